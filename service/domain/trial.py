@@ -1,0 +1,55 @@
+"""Trials as frozen value objects, and the states a trial moves through."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class TrialState(StrEnum):
+    """Values are the wire strings. running -> one of the finished states; expired may still be told."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    PRUNED = "pruned"
+    EXPIRED = "expired"
+
+
+TOLD_STATES = (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker tells about a trial."""
+
+    state: TrialState
+    value: float | None = None
+    error: str | None = None
+
+    def same_as(self, other: Outcome) -> bool:
+        return (self.state, self.value, self.error) == (other.state, other.value, other.error)
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    params: Mapping[str, Any]
+    state: TrialState
+    value: float | None
+    worker: str | None
+    asked_at: float
+    finished_at: float | None
+    source: str
+    level: int | None
+    attempt: int = 0
+    retry_of: int | None = None
+    error: str | None = None
+    lease_expires_at: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(self.state, self.value, self.error)
