@@ -1,0 +1,65 @@
+"""The one small interface every sampler implements.
+
+A sampler is stateless Python: it turns a draw (trial number and draw index) into params, working
+in the unit cube through the space's bijections. What must be shared between service processes
+(the coarse-to-fine level, its region) lives in Redis and reaches the sampler as a SamplerState.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import marshmallow as ma
+
+from ..domain.space import SearchSpace
+from ..domain.study import Direction
+
+
+@dataclass(frozen=True)
+class Draw:
+    number: int  # the trial number: seeds the random stream, so one number gives one configuration
+    index: int  # the study-wide draw counter: a grid position or a place in a space-filling sequence
+    attempt: int = 0  # > 0 when an earlier draw in the same batch gave a duplicate configuration
+
+
+@dataclass(frozen=True)
+class SamplerState:
+    """What every service process must agree on: changed only by an atomic compare-and-set."""
+
+    level: int = 0
+    version: int = 0
+    level_start: int = 0
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class NoOptions(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Sampler(ABC):
+    name: ClassVar[str]
+    options_schema: ClassVar[type[ma.Schema]] = NoOptions
+    # Configurations the sampler chose deliberately (grid points) are offered again after a failure.
+    retries_failed: ClassVar[bool] = False
+
+    def __init__(self, space: SearchSpace, options: Mapping[str, Any], seed: int, direction: Direction) -> None:
+        self.space = space
+        self.options = options
+        self.seed = seed
+        self.direction = direction
+
+    def initial_state(self) -> dict[str, Any]:
+        """The shared state a new study starts with."""
+        return {}
+
+    def size(self) -> int | None:
+        """How many draws exist; None when the sampler never runs out."""
+        return None
+
+    @abstractmethod
+    def suggest(self, draw: Draw, state: SamplerState) -> dict[str, Any]:
+        """Params for one draw; the same draw and state always give the same params."""
