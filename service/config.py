@@ -1,0 +1,58 @@
+"""Configuration, read once from the environment. Each default sits beside the reason for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request or one study may hold; each breach is a clear 4xx."""
+
+    max_request_bytes: int = 1 << 20  # a study spec with 100 params and 1000 choices fits well under 1 MiB
+    max_ask_count: int = 100  # one ask fills a batch of workers, not a whole cluster
+    max_params: int = 100  # beyond 100 params random search in one space stops being meaningful
+    max_choices: int = 1000  # categoricals beyond this are identifiers, not hyperparameters
+    max_metadata_bytes: int = 16 << 10  # metadata is a label, not a data store
+    max_trials_per_study: int = 10_000_000  # ~4 GB of Redis at 400 B per trial: a study, not a leak
+    max_page_size: int = 1000  # one page stays a few hundred kB of JSON
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None  # None: start the embedded Redis under data_dir
+    data_dir: Path = Path("hone-data")  # beside the checkout, so a first run needs no set-up
+    bind: str = "127.0.0.1:8000"  # loopback until an operator opens it on purpose
+    workers: int = 2  # one per core of a small machine; state is in Redis, so more is safe
+    threads: int = 4  # gthread keeps client connections alive; requests mostly wait on Redis
+    appendfsync: str = "everysec"  # embedded Redis: lose at most ~1 s of acknowledged writes on power loss
+    limits: Limits = Limits()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        limits = Limits(**{f.name: int(env[var]) for var, f in _LIMIT_VARS.items() if var in env})
+        settings = cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("HONE_DATA_DIR", str(cls.data_dir))),
+            bind=env.get("HONE_BIND", cls.bind),
+            workers=int(env.get("HONE_WORKERS", cls.workers)),
+            threads=int(env.get("HONE_THREADS", cls.threads)),
+            appendfsync=env.get("HONE_APPENDFSYNC", cls.appendfsync),
+            limits=limits,
+        )
+        if settings.appendfsync not in ("everysec", "always", "no"):
+            raise ValueError("HONE_APPENDFSYNC must be everysec, always or no")
+        return replace(settings, **overrides)
+
+
+_LIMIT_VARS = {f"HONE_{f.name.upper()}": f for f in fields(Limits)}
+# Every variable the service reads (gunicorn_conf.py also reads HONE_ACCESS_LOG).
+ENV_VARS = frozenset(
+    {"REDIS_URL", "HONE_DATA_DIR", "HONE_BIND", "HONE_WORKERS", "HONE_THREADS", "HONE_APPENDFSYNC", "HONE_ACCESS_LOG",
+     *_LIMIT_VARS}
+)  # fmt: skip

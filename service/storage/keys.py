@@ -1,0 +1,85 @@
+"""The whole keyspace on one screen.
+
+Every key of a study carries the study name as its hash tag, so a study lives in one Redis Cluster
+slot and every script can touch all of its keys. Data keys also carry the study's uid (one per
+incarnation): deleting a study and creating it again never mixes the two, and the old keys can be
+swept in the background.
+
+hone:studies                    zset   name -> created time (ms); the only key outside a study's slot
+hone:{S}:study                  hash   uid, spec, created, seed, paused, seq, cursor, level, sampler
+                                       state, draw limit, n_<state> counts
+hone:{S}:<uid>:trials           hash   number -> record: ask JSON, then "\\n" + result JSON once finished
+hone:{S}:<uid>:values           zset   number -> value of every complete trial (best, top-k, order)
+hone:{S}:<uid>:leases           zset   number -> lease deadline (ms) of running trials and reservations
+hone:{S}:<uid>:reserved         hash   number -> slot of an ask reserved but not yet committed
+hone:{S}:<uid>:pending          zset   slot -> order: retries, enqueued configs, lost grid draws
+hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued configuration
+hone:{S}:<uid>:levels           hash   "<level>:<a|d|b>" -> asked, done and best value per level
+hone:{S}:<uid>:regions          hash   level -> region JSON (coarse-to-fine zoom history)
+hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key, expires after 24 h
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+STUDY_INDEX = "hone:studies"
+
+
+def study_key(name: str) -> str:
+    return f"hone:{{{name}}}:study"
+
+
+def idempotency_key(name: str, key: str) -> str:
+    # Hashing keeps client-chosen text (braces, colons) out of the key name and its hash tag.
+    return f"hone:{{{name}}}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def data_pattern(name: str, uid: str) -> str:
+    return f"hone:{{{name}}}:{uid}:*"
+
+
+@dataclass(frozen=True)
+class StudyKeys:
+    name: str
+    uid: str
+
+    @property
+    def study(self) -> str:
+        return study_key(self.name)
+
+    def _data(self, part: str) -> str:
+        return f"hone:{{{self.name}}}:{self.uid}:{part}"
+
+    @property
+    def trials(self) -> str:
+        return self._data("trials")
+
+    @property
+    def values(self) -> str:
+        return self._data("values")
+
+    @property
+    def leases(self) -> str:
+        return self._data("leases")
+
+    @property
+    def reserved(self) -> str:
+        return self._data("reserved")
+
+    @property
+    def pending(self) -> str:
+        return self._data("pending")
+
+    @property
+    def enqueued(self) -> str:
+        return self._data("enqueued")
+
+    @property
+    def levels(self) -> str:
+        return self._data("levels")
+
+    @property
+    def regions(self) -> str:
+        return self._data("regions")

@@ -1,0 +1,76 @@
+-- Shared helpers, prepended to every script that loads them (see scripts.py).
+--
+-- Trial record format (hone:{S}:<uid>:trials, field = trial number):
+--   running:  <ask JSON>
+--   finished: <ask JSON> "\n" <result JSON>
+-- The ask JSON is written by Python and never re-encoded here (cjson would round floats), so
+-- scripts only decode it to read small integer fields: a (attempt), l (level), rf (retry on failure).
+-- Reservation and pending slots are short strings: f<draw> fresh draw, d<draw> lost grid draw to
+-- hand out again, r<number> retry of that trial's configuration, e<id> enqueued configuration.
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function is_finished(record)
+  return string.find(record, '\n', 1, true) ~= nil
+end
+
+local function split_record(record)
+  local sep = string.find(record, '\n', 1, true)
+  if not sep then return record, nil end
+  return string.sub(record, 1, sep - 1), string.sub(record, sep + 1)
+end
+
+local function next_order(k_study)
+  return redis.call('HINCRBY', k_study, 'pseq', 1)
+end
+
+-- Give a lost reservation's slot back to the queue, at the front.
+local function requeue_slot(k_study, k_pending, slot)
+  local kind = string.sub(slot, 1, 1)
+  if kind == 'f' then
+    -- A fresh draw matters only for a finite sampler (the grid): its point must not be lost.
+    if redis.call('HEXISTS', k_study, 'draw_limit') == 1 then
+      redis.call('ZADD', k_pending, 0, 'd' .. string.sub(slot, 2))
+    end
+  else
+    redis.call('ZADD', k_pending, 0, slot)
+  end
+end
+
+-- Expire up to `limit` running trials and reservations whose lease deadline has passed.
+-- Returns how many trials became expired.
+local function expire_due(k_study, k_trials, k_leases, k_reserved, k_pending, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', k_leases, '-inf', now, 'LIMIT', 0, limit)
+  if #due == 0 then return 0 end
+  local max_retries = tonumber(redis.call('HGET', k_study, 'max_retries') or '0')
+  local expired = 0
+  for _, n in ipairs(due) do
+    local record = redis.call('HGET', k_trials, n)
+    if record then
+      if not is_finished(record) then
+        local ask = cjson.decode(record)
+        local requeue = (ask.a or 0) < max_retries
+        local flag = ''
+        if requeue then
+          redis.call('ZADD', k_pending, next_order(k_study), 'r' .. n)
+          flag = ',"q":1'
+        end
+        redis.call('HSET', k_trials, n, record .. '\n{"f":' .. now .. ',"s":"expired"' .. flag .. '}')
+        redis.call('HINCRBY', k_study, 'n_running', -1)
+        redis.call('HINCRBY', k_study, 'n_expired', 1)
+        expired = expired + 1
+      end
+    else
+      local slot = redis.call('HGET', k_reserved, n)
+      if slot then
+        requeue_slot(k_study, k_pending, slot)
+        redis.call('HDEL', k_reserved, n)
+      end
+    end
+    redis.call('ZREM', k_leases, n)
+  end
+  return expired
+end

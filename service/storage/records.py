@@ -1,0 +1,73 @@
+"""The compact stored form of a trial (see lua/_prelude.lua) and its decoding into a Trial."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..domain.space import SearchSpace
+from ..domain.trial import Outcome, Trial, TrialState
+
+_compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def ask_record(
+    packed_params: Sequence[Any],
+    *,
+    worker: str | None,
+    asked_ms: int,
+    source: str,
+    level: int | None,
+    attempt: int = 0,
+    retry_of: int | None = None,
+    retry_failed: bool = False,
+) -> str:
+    record: dict[str, Any] = {"p": list(packed_params), "t": asked_ms, "o": source}
+    if worker is not None:
+        record["w"] = worker
+    if level is not None:
+        record["l"] = level
+    if attempt:
+        record["a"] = attempt
+    if retry_of is not None:
+        record["r"] = retry_of
+    if retry_failed:
+        record["rf"] = 1
+    return _compact(record)
+
+
+def result_body(outcome: Outcome) -> str:
+    """The result JSON without its opening brace: tell.lua puts the finish time in front."""
+    result: dict[str, Any] = {"s": outcome.state.value}
+    if outcome.value is not None:
+        result["v"] = outcome.value
+    if outcome.error is not None:
+        result["e"] = outcome.error
+    return _compact(result)[1:]
+
+
+def parse_ask(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def decode_trial(number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None) -> Trial:
+    ask_text, _, result_text = record.partition("\n")
+    ask = json.loads(ask_text)
+    result = json.loads(result_text) if result_text else {}
+    state = TrialState(result.get("s", "running"))
+    return Trial(
+        number=number,
+        params=space.unpack(ask["p"]),
+        state=state,
+        value=result.get("v"),
+        worker=ask.get("w"),
+        asked_at=ask["t"] / 1000,
+        finished_at=result["f"] / 1000 if "f" in result else None,
+        source=ask["o"],
+        level=ask.get("l"),
+        attempt=ask.get("a", 0),
+        retry_of=ask.get("r"),
+        error=result.get("e"),
+        lease_expires_at=lease_deadline_ms / 1000 if lease_deadline_ms and state is TrialState.RUNNING else None,
+    )
