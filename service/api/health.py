@@ -1,0 +1,30 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .context import services
+from .schemas import HealthSchema
+
+blp = Blueprint("health", __name__, description="Probes for orchestrators and load balancers.")
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self) -> dict[str, Any]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self) -> dict[str, Any]:
+        """Redis answers; 503 (storage_unavailable) otherwise."""
+        services().store.ping()
+        return {"status": "ready"}

@@ -1,0 +1,71 @@
+"""HTTP routes for studies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..domain.errors import InvalidInput
+from ..domain.study import Study
+from .context import services
+from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
+
+blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Register, read and delete studies.")
+
+
+def study_out(study: Study) -> dict[str, Any]:
+    spec = study.spec
+    counts = {state.value: n for state, n in study.counts.items()}
+    counts["total"] = study.extra.get("trials_total", sum(counts.values()))
+    return {
+        "name": study.name,
+        "direction": spec.direction.value,
+        "space": [param_out(p) for p in spec.space.params],
+        "sampler": dict(spec.sampler),
+        "seed": spec.seed,
+        "effective_seed": study.effective_seed,
+        "metadata": dict(spec.metadata),
+        "max_retries": spec.max_retries,
+        "lease_seconds": spec.lease_seconds,
+        "state": "paused" if study.paused else "active",
+        "created_at": study.created_at,
+        "counts": counts,
+        "best": study.best,
+    }
+
+
+@blp.route("")
+class StudyCollection(MethodView):
+    @blp.arguments(StudyListArgsSchema, location="query")
+    @blp.response(200, StudyListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List studies by name, with counts and best trial."""
+        limit = args["limit"]
+        max_page = services().settings.limits.max_page_size
+        if limit > max_page:
+            raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
+        studies, next_cursor = services().studies.list(args["cursor"], limit)
+        return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
+
+
+@blp.route("/<name>")
+class StudyItem(MethodView):
+    @blp.arguments(StudyBodySchema)
+    @blp.response(200, StudySchema, description="The study existed with this same spec.")
+    @blp.alt_response(201, schema=StudySchema, description="The study was created.")
+    def put(self, body: dict[str, Any], name: str) -> Any:
+        """Create a study, or get it if it exists with the same spec (409 if the spec differs)."""
+        study, created = services().studies.put(name, body)
+        return study_out(study), 201 if created else 200
+
+    @blp.response(200, StudySchema)
+    def get(self, name: str) -> dict[str, Any]:
+        """A study: its spec, trial counts by state and best trial."""
+        return study_out(services().studies.get(name))
+
+    @blp.response(204)
+    def delete(self, name: str) -> None:
+        """Delete a study and all its trials."""
+        services().studies.delete(name)

@@ -1,0 +1,41 @@
+"""gunicorn settings: `gunicorn -c service/gunicorn_conf.py 'service.app:create_app()'`.
+
+Without REDIS_URL the master starts one embedded Redis before forking, and every worker shares it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from service.config import Settings
+from service.embedded_redis import EmbeddedRedis
+
+settings = Settings.from_env()
+
+bind = settings.bind
+workers = settings.workers
+# Threads let each worker keep many client connections alive while requests wait on Redis.
+worker_class = "gthread"
+threads = settings.threads
+keepalive = 75  # longer than common client and proxy idle timeouts, so they close first
+timeout = 60
+graceful_timeout = 20
+accesslog = os.environ.get("HONE_ACCESS_LOG")  # off by default: the hot path logs nothing
+# One shared socket path per user would make two services on one machine fight over it.
+control_socket_disable = True
+
+_embedded: EmbeddedRedis | None = None
+
+
+def on_starting(server: Any) -> None:
+    global _embedded
+    if settings.redis_url is None:
+        _embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
+        os.environ["REDIS_URL"] = _embedded.start()
+        server.log.info("embedded Redis at %s, data in %s", os.environ["REDIS_URL"], settings.data_dir.resolve())
+
+
+def on_exit(server: Any) -> None:
+    if _embedded is not None:
+        _embedded.stop()
