@@ -34,6 +34,7 @@ MIN_TOP = 3  # a region spans at least three good trials: one lucky value does n
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
 RESTART_AFTER = 3  # levels in a row without improvement before starting again from the whole space
 SHRINK = 0.5  # a zoom at least halves the region's width on every param
+EDGE = 0.1  # the best is "on an edge" within this fraction of the region's width from it
 LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than space-filling the box
 ELITE = 5  # best trials a zoomed level recombines (each param's value taken from one of them)
 ENGINE_CACHE = 8  # scrambled Sobol engines kept per sampler, one per recent level
@@ -221,6 +222,13 @@ class CoarseToFineSampler(Sampler):
             centre = points[0]
             spread = max(abs(p - centre) for p in points)
             old_low, old_high = old_box.get(param.name, (0.0, 1.0))
-            width = min(2 * (1 + margin) * spread, SHRINK * (old_high - old_low))
+            old_width = old_high - old_low
+            width = min(2 * (1 + margin) * spread, SHRINK * old_width)
+            if (centre - old_low < EDGE * old_width and old_low > 0) or (
+                old_high - centre < EDGE * old_width and old_high < 1
+            ):
+                # The best pressed against the region's edge: the optimum is likely past it, so
+                # the region keeps its width and, centred on the best, reaches half of it beyond.
+                width = old_width
             box[param.name] = _clip_box(centre - width / 2, centre + width / 2, floor)
         return box, keep
