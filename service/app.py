@@ -12,7 +12,7 @@ from flask import Flask, send_from_directory
 from flask.wrappers import Response
 from flask_smorest import Api
 
-from .api import errors, health, studies, trials
+from .api import errors, health, regions, studies, trials
 from .api.context import Services
 from .api.schemas import ErrorSchema
 from .config import Settings
@@ -20,6 +20,7 @@ from .embedded_redis import EmbeddedRedis
 from .storage.connection import connect
 from .storage.store import Store
 from .usecases.ask_tell import AskTell
+from .usecases.regions import Regions
 from .usecases.studies import Studies
 from .usecases.trials import TrialQueries
 
@@ -72,10 +73,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         studies=studies_uc,
         ask_tell=AskTell(studies_uc, store, settings.limits),
         trials=TrialQueries(studies_uc, store),
+        regions=Regions(studies_uc, store),
     )
 
     api = HoneApi(app)
-    for blueprint in (studies.blp, trials.blp, health.blp):
+    for blueprint in (studies.blp, trials.blp, regions.blp, health.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
 

@@ -11,6 +11,7 @@ from ..config import Settings
 from ..domain.errors import InvalidInput
 from ..storage.store import Store
 from ..usecases.ask_tell import AskTell, Idempotency
+from ..usecases.regions import Regions
 from ..usecases.studies import Studies
 from ..usecases.trials import TrialQueries
 
@@ -24,6 +25,7 @@ class Services:
     studies: Studies
     ask_tell: AskTell
     trials: TrialQueries
+    regions: Regions
 
 
 def services() -> Services:
