@@ -249,6 +249,10 @@ class StudySchema(ma.Schema):
     state = fields.String(metadata={"description": "active or paused"})
     created_at = Timestamp()
     counts = fields.Nested(CountsSchema)
+    points = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Grid only: {total, remaining}, the points never handed out; null otherwise."},
+    )
     best = fields.Nested(TrialSchema, allow_none=True)
 
 

@@ -32,6 +32,7 @@ def study_out(study: Study) -> dict[str, Any]:
         "state": "paused" if study.paused else "active",
         "created_at": study.created_at,
         "counts": counts,
+        "points": study.extra.get("points"),
         "best": study.best,
     }
 

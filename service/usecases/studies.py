@@ -37,6 +37,14 @@ def _spec_json(spec: StudySpec) -> str:
     return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
 
 
+def _points(header: StudyHeader) -> dict[str, int] | None:
+    """A finite sampler's points (a grid's), and how many were never handed out yet."""
+    limit = header.fields.get("draw_limit")
+    if limit is None:
+        return None
+    return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+
+
 class Studies:
     def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
@@ -133,7 +141,7 @@ class Studies:
                 effective_seed=header.seed,
                 counts=counts,
                 best=best,
-                extra={"trials_total": int(header.fields.get("seq", 0))},
+                extra={"trials_total": int(header.fields.get("seq", 0)), "points": _points(header)},
             )
 
         return self.with_handle(name, read)
