@@ -42,7 +42,12 @@ class GridOptions(ma.Schema):
         load_default=dict,
         metadata={"description": "Explicit values for some params, by name; they replace n points."},
     )
-    shuffle = fields.Boolean(load_default=False, metadata={"description": "Visit points in a seeded random order."})
+    shuffle = fields.Boolean(
+        load_default=False,
+        truthy={True},
+        falsy={False},
+        metadata={"description": "Visit points in a seeded random order."},
+    )
 
 
 @dataclass(frozen=True)
