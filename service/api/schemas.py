@@ -109,7 +109,7 @@ class SamplerSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    name = fields.String(metadata={"description": "random (more samplers are listed in the README)."})
+    name = fields.String(metadata={"description": "coarse_to_fine (default), random or grid; see the README."})
 
 
 class StudyBodySchema(Strict):

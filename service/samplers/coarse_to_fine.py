@@ -6,11 +6,15 @@ region of a level is shared state (SamplerState.data): a box per numeric param a
 per categorical. It changes only through `advance`, which the ask use case calls after each
 reservation and applies with a compare-and-set in Redis, so racing asks never zoom twice.
 
-Against getting trapped: a fraction of every level explores the whole space; the region is built
-from a top fraction of the trials (not the single best) with a margin and a floor on its width,
-so one lucky noisy value cannot collapse it; when the best sits on an edge the region reaches past
-it; a level that brings no improvement widens the region, and a second one restarts from the
-whole space.
+A zoomed level draws from its box three ways: space-filling (Sobol again), recombining the elite
+trials' values param by param, and an exploration share over the whole space.
+
+Against getting trapped: the exploration share; a region sized by a top fraction of the trials
+(at least three, not the single best) with a margin and a floor on its width, so one lucky noisy
+value cannot collapse it; a best on the region's edge keeps the region's width, so the next one
+reaches past that edge; a level with no improvement zooms closer (around a converged optimum the
+better part of the region is small), and the third in a row, or one already at the floor,
+restarts from the whole space.
 """
 
 from __future__ import annotations
