@@ -49,10 +49,7 @@ class TrialQueries:
     def page(
         self, name: str, *, states: frozenset[TrialState] | None, order: str, cursor: str | None, limit: int
     ) -> Page:
-        if order not in ORDERS:
-            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}", code="invalid_order")
-        if order == "value" and states is not None and states != {TrialState.COMPLETE}:
-            raise InvalidInput("order=value lists complete trials only", code="invalid_order")
+        _check_listing(states, order)
 
         def run(handle: StudyHandle) -> Page:
             self.store.expire(handle.keys)
@@ -63,13 +60,21 @@ class TrialQueries:
         return self.studies.with_handle(name, run)
 
     def iterate(self, name: str, *, states: frozenset[TrialState] | None, order: str) -> Iterator[Trial]:
-        cursor = None
-        while True:
-            page = self.page(name, states=states, order=order, cursor=cursor, limit=SCAN_CHUNK)
-            yield from page.trials
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        """Every matching trial, page by page. Checks the query and the study before it starts,
+        so a streamed response never begins with a request that is going to fail."""
+        _check_listing(states, order)
+        self.studies.handle(name)
+
+        def pages() -> Iterator[Trial]:
+            cursor = None
+            while True:
+                page = self.page(name, states=states, order=order, cursor=cursor, limit=SCAN_CHUNK)
+                yield from page.trials
+                if page.next_cursor is None:
+                    return
+                cursor = page.next_cursor
+
+        return pages()
 
     def _by_number(
         self,
@@ -113,6 +118,13 @@ class TrialQueries:
         trials = [decode_trial(n, record, handle.spec.space) for n, _, record in rows]
         next_cursor = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
         return Page(trials, next_cursor)
+
+
+def _check_listing(states: frozenset[TrialState] | None, order: str) -> None:
+    if order not in ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(ORDERS)}", code="invalid_order")
+    if order == "value" and states is not None and states != {TrialState.COMPLETE}:
+        raise InvalidInput("order=value lists complete trials only", code="invalid_order")
 
 
 def _parse_int_cursor(cursor: str) -> int:
