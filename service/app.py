@@ -12,6 +12,7 @@ from flask import Flask, send_from_directory
 from flask.wrappers import Response
 from flask_smorest import Api
 
+from .access import AccessPolicy
 from .api import errors, health, studies, trials
 from .api.context import Services
 from .api.schemas import ErrorSchema
@@ -61,13 +62,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         MAX_CONTENT_LENGTH=settings.limits.max_request_bytes,
     )
+    if settings.tokens:
+        # The document describes this deployment: open mode publishes no security requirement.
+        app.config["API_SPEC_OPTIONS"] = {
+            "security": [{"bearer": []}],
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        }
     app.json.sort_keys = False  # type: ignore[attr-defined]  # params keep the space's order
     app.config.update(test_config)
 
     store = Store(connect(_redis_url(settings)))
     studies_uc = Studies(store, settings.limits)
+    access = AccessPolicy(settings.tokens)
+    if access.open:
+        log.warning("no API tokens configured: anyone who can reach %s may use every study", settings.bind)
     app.extensions["hone"] = Services(
         settings=settings,
+        access=access,
         store=store,
         studies=studies_uc,
         ask_tell=AskTell(studies_uc, store, settings.limits),

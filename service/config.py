@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .access import Token, parse_tokens
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -31,6 +33,7 @@ class Settings:
     threads: int = 4  # gthread keeps client connections alive; requests mostly wait on Redis
     appendfsync: str = "everysec"  # embedded Redis: lose at most ~1 s of acknowledged writes on power loss
     limits: Limits = Limits()
+    tokens: tuple[Token, ...] = ()  # none: open mode, fine on loopback, warned about at start-up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -44,15 +47,27 @@ class Settings:
             threads=int(env.get("HONE_THREADS", cls.threads)),
             appendfsync=env.get("HONE_APPENDFSYNC", cls.appendfsync),
             limits=limits,
+            tokens=_tokens(env),
         )
         if settings.appendfsync not in ("everysec", "always", "no"):
             raise ValueError("HONE_APPENDFSYNC must be everysec, always or no")
         return replace(settings, **overrides)
 
 
+def _tokens(env: Mapping[str, str]) -> tuple[Token, ...]:
+    if env.get("HONE_TOKENS") and env.get("HONE_TOKENS_FILE"):
+        raise ValueError("set HONE_TOKENS or HONE_TOKENS_FILE, not both")
+    if env.get("HONE_TOKENS_FILE"):
+        return parse_tokens(Path(env["HONE_TOKENS_FILE"]).read_text())
+    if env.get("HONE_TOKENS"):
+        return parse_tokens(env["HONE_TOKENS"])
+    return ()
+
+
 _LIMIT_VARS = {f"HONE_{f.name.upper()}": f for f in fields(Limits)}
 # Every variable the service reads (gunicorn_conf.py also reads HONE_ACCESS_LOG).
 ENV_VARS = frozenset(
     {"REDIS_URL", "HONE_DATA_DIR", "HONE_BIND", "HONE_WORKERS", "HONE_THREADS", "HONE_APPENDFSYNC", "HONE_ACCESS_LOG",
+     "HONE_TOKENS", "HONE_TOKENS_FILE",
      *_LIMIT_VARS}
 )  # fmt: skip

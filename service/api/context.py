@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from ..access import AccessPolicy
 from ..config import Settings
 from ..domain.errors import InvalidInput
 from ..storage.store import Store
@@ -20,6 +21,7 @@ MAX_IDEMPOTENCY_KEY = 255
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    access: AccessPolicy
     store: Store
     studies: Studies
     ask_tell: AskTell

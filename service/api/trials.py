@@ -11,9 +11,12 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.trial import Outcome, Trial, TrialState
+from .auth import requires
 from .context import idempotency, services
+from .idempotency import idempotent
 from .schemas import (
     AskBodySchema,
     HeartbeatBodySchema,
@@ -45,6 +48,7 @@ CSV_FIELDS = (
 
 @blp.route("/trials/ask")
 class Ask(MethodView):
+    @requires(Scope.WRITE)
     @blp.arguments(AskBodySchema)
     @blp.response(200, TrialListSchema)
     def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -62,6 +66,7 @@ class Ask(MethodView):
 
 @blp.route("/trials/<int:number>/tell")
 class Tell(MethodView):
+    @requires(Scope.WRITE)
     @blp.arguments(TellBodySchema)
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
@@ -72,6 +77,8 @@ class Tell(MethodView):
 
 @blp.route("/trials/<int:number>/heartbeat")
 class Heartbeat(MethodView):
+    @requires(Scope.WRITE)
+    @idempotent
     @blp.arguments(HeartbeatBodySchema)
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
@@ -81,15 +88,26 @@ class Heartbeat(MethodView):
 
 @blp.route("/trials")
 class TrialCollection(MethodView):
+    @requires(Scope.READ)
     @blp.arguments(TrialListArgsSchema, location="query")
     @blp.response(200, TrialListSchema, description="A page of trials; or CSV with format=csv.")
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": TrialListSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
     def get(self, args: dict[str, Any], name: str) -> Any:
         """List trials: filter by state, order by number or value, page with next_cursor."""
         states = frozenset(TrialState(s) for s in args["state"]) if args.get("state") else None
         trials = services().trials
         if args["format"] == "csv":
-            handle = services().studies.handle(name)
             rows = trials.iterate(name, states=states, order=args["order"])
+            handle = services().studies.handle(name)
             return Response(
                 stream_with_context(_csv(rows, [p.name for p in handle.spec.space.params])),
                 mimetype="text/csv",
@@ -104,6 +122,7 @@ class TrialCollection(MethodView):
 
 @blp.route("/trials/<int:number>")
 class TrialItem(MethodView):
+    @requires(Scope.READ)
     @blp.response(200, TrialSchema)
     def get(self, name: str, number: int) -> Trial:
         """One trial."""
@@ -112,6 +131,7 @@ class TrialItem(MethodView):
 
 @blp.route("/best")
 class Best(MethodView):
+    @requires(Scope.READ)
     @blp.response(200, TrialSchema)
     def get(self, name: str) -> Trial:
         """The best complete trial (404 until one exists)."""

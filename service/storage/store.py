@@ -297,6 +297,27 @@ class Store:
             raise StaleStudy("no such study", code="study_not_found")
         return expired
 
+    # -- idempotency for writes without their own script ---------------------------------
+
+    def idempotency_begin(self, name: str, key: str) -> Replay | None:
+        """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict."""
+        redis_key = idempotency_key(name, key)
+        with self._guard():
+            if self.client.set(redis_key, "pending", nx=True, px=60_000):
+                return None
+            stored = self.client.get(redis_key)
+        if stored is None or stored == "pending":
+            self._raise_for("busy", [])
+        return _replay(stored)
+
+    def idempotency_finish(self, name: str, key: str, answer: str) -> None:
+        with self._guard():
+            self.client.set(idempotency_key(name, key), answer, ex=86_400)
+
+    def idempotency_abort(self, name: str, key: str) -> None:
+        with self._guard():
+            self.client.delete(idempotency_key(name, key))
+
     # -- reads -------------------------------------------------------------------------------
 
     def records(self, keys: StudyKeys, numbers: Sequence[int]) -> list[tuple[str | None, float | None]]:

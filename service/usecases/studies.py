@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,10 +138,15 @@ class Studies:
 
         return self.with_handle(name, read)
 
-    def list(self, after: str | None, limit: int) -> tuple[list[Study], str | None]:
+    def list(
+        self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
+    ) -> tuple[list[Study], str | None]:
+        """A page of studies in name order; names that are not `visible` are skipped."""
         studies = []
         names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
+            if not visible(name):
+                continue
             try:
                 studies.append(self.get(name))
             except NotFound:
