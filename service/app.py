@@ -13,7 +13,7 @@ from flask.wrappers import Response
 from flask_smorest import Api
 
 from .access import AccessPolicy
-from .api import errors, health, studies, trials
+from .api import controls, errors, health, studies, trials
 from .api.context import Services
 from .api.schemas import ErrorSchema
 from .config import Settings
@@ -21,6 +21,8 @@ from .embedded_redis import EmbeddedRedis
 from .storage.connection import connect
 from .storage.store import Store
 from .usecases.ask_tell import AskTell
+from .usecases.controls import Controls
+from .usecases.reports import Reports
 from .usecases.studies import Studies
 from .usecases.trials import TrialQueries
 
@@ -83,10 +85,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         studies=studies_uc,
         ask_tell=AskTell(studies_uc, store, settings.limits),
         trials=TrialQueries(studies_uc, store),
+        reports=Reports(studies_uc, store, settings.limits),
+        controls=Controls(studies_uc, store, settings.limits),
     )
 
     api = HoneApi(app)
-    for blueprint in (studies.blp, trials.blp, health.blp):
+    for blueprint in (studies.blp, trials.blp, controls.blp, health.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
 

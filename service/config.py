@@ -22,6 +22,8 @@ class Limits:
     max_metadata_bytes: int = 16 << 10  # metadata is a label, not a data store
     max_trials_per_study: int = 10_000_000  # ~4 GB of Redis at 400 B per trial: a study, not a leak
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
+    max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
+    max_enqueue_count: int = 1000  # configurations queued by hand in one request
 
 
 @dataclass(frozen=True)

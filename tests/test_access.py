@@ -40,8 +40,21 @@ REQUIRED = {
     ("get", "/v1/studies/{name}/trials"): "read",
     ("get", "/v1/studies/{name}/trials/{number}"): "read",
     ("get", "/v1/studies/{name}/best"): "read",
+    ("post", "/v1/studies/{name}/trials/{number}/report"): "write",
+    ("get", "/v1/studies/{name}/curves"): "read",
+    ("post", "/v1/studies/{name}/enqueue"): "write",
+    ("post", "/v1/studies/{name}/pause"): "write",
+    ("post", "/v1/studies/{name}/resume"): "write",
+    ("put", "/v1/studies/{name}/note"): "write",
+    ("put", "/v1/studies/{name}/trials/{number}/note"): "write",
 }
-BODIES = {"tell": {"state": "complete", "value": 1.0}, "{name}": BODY}
+BODIES = {
+    "tell": {"state": "complete", "value": 1.0},
+    "{name}": BODY,
+    "report": {"step": 1, "value": 1.0},
+    "enqueue": {"configurations": [{"lr": 0.01}]},
+    "note": {"note": "n"},
+}
 RANK = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RANK = {"reader": 1, "writer": 2, "admin": 3}
 
@@ -74,6 +87,8 @@ def operations(api: Any) -> list[tuple[str, str]]:
 
 def call(api: Any, method: str, path: str, secret: str | None) -> int:
     url = path.replace("{name}", STUDY).replace("{number}", "0")
+    if path.endswith("/curves"):
+        url += "?numbers=0"
     body = next((b for marker, b in BODIES.items() if path.endswith(marker)), {})
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     return getattr(api, method)(url, json=body if method in ("put", "post") else None, headers=headers).status_code

@@ -12,6 +12,8 @@ from ..config import Settings
 from ..domain.errors import InvalidInput
 from ..storage.store import Store
 from ..usecases.ask_tell import AskTell, Idempotency
+from ..usecases.controls import Controls
+from ..usecases.reports import Reports
 from ..usecases.studies import Studies
 from ..usecases.trials import TrialQueries
 
@@ -26,6 +28,8 @@ class Services:
     studies: Studies
     ask_tell: AskTell
     trials: TrialQueries
+    reports: Reports
+    controls: Controls
 
 
 def services() -> Services:

@@ -13,9 +13,10 @@ from ..config import Limits
 from ..domain.errors import Conflict, LimitExceeded, NotFound
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
+from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_trial
+from ..storage.records import decode_stored
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
@@ -52,6 +53,7 @@ class Studies:
             )
         data = dict(body)
         data["sampler"] = normalize_sampler(body.get("sampler"))
+        data["pruner"] = normalize_pruner(body.get("pruner"))
         return StudySpec.from_dict(data, self.limits.max_params, self.limits.max_choices)
 
     def put(self, name: str, body: Mapping[str, Any]) -> tuple[Study, bool]:
@@ -122,7 +124,7 @@ class Studies:
             if header is None or header.uid != handle.uid:
                 raise StaleStudy("no such study", code="study_not_found")
             top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = decode_trial(top[0][0], top[0][1], handle.spec.space) if top else None
+            best = decode_stored(top[0], handle.spec.space) if top else None
             counts = {state: header.counts.get(state.value, 0) for state in TrialState}
             return Study(
                 name=name,
@@ -133,7 +135,11 @@ class Studies:
                 effective_seed=header.seed,
                 counts=counts,
                 best=best,
-                extra={"trials_total": int(header.fields.get("seq", 0))},
+                extra={
+                    "trials_total": int(header.fields.get("seq", 0)),
+                    "note": header.fields.get("note"),
+                    "queued": self.store.pending_count(handle.keys),
+                },
             )
 
         return self.with_handle(name, read)
