@@ -14,6 +14,7 @@ from flask_smorest import Api
 
 from .access import AccessPolicy
 from .api import controls, errors, health, studies, trials
+from .api import metrics as metrics_api
 from .api.context import Services
 from .api.schemas import ErrorSchema
 from .config import Settings
@@ -92,6 +93,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = HoneApi(app)
     for blueprint in (studies.blp, trials.blp, controls.blp, health.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(metrics_api.blp)
+    metrics_api.instrument(app)
     errors.register(app)
 
     @app.get("/docs/assets/<path:filename>")

@@ -6,6 +6,8 @@ Without REDIS_URL the master starts one embedded Redis before forking, and every
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from service.config import Settings
@@ -26,16 +28,29 @@ accesslog = os.environ.get("HONE_ACCESS_LOG")  # off by default: the hot path lo
 control_socket_disable = True
 
 _embedded: EmbeddedRedis | None = None
+_metrics_dir: str | None = None
 
 
 def on_starting(server: Any) -> None:
-    global _embedded
+    global _embedded, _metrics_dir
+    # Each worker writes its metric samples here and /metrics adds them up; a fresh directory per
+    # run, so samples of an earlier run never count.
+    _metrics_dir = tempfile.mkdtemp(prefix="hone-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
     if settings.redis_url is None:
         _embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
         os.environ["REDIS_URL"] = _embedded.start()
         server.log.info("embedded Redis at %s, data in %s", os.environ["REDIS_URL"], settings.data_dir.resolve())
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server: Any) -> None:
     if _embedded is not None:
         _embedded.stop()
+    if _metrics_dir is not None:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable
+from ..metrics import REDIS_ERRORS, observe_expired
 from ..pruners import ReportPlan
 from ..samplers.base import SamplerState
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
@@ -93,9 +94,11 @@ class Store:
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            REDIS_ERRORS.inc()
             raise StorageUnavailable(f"Redis is unreachable: {exc}") from exc
         except redis.ResponseError as exc:
             if "LOADING" in str(exc) or "MASTERDOWN" in str(exc) or "READONLY" in str(exc):
+                REDIS_ERRORS.inc()
                 raise StorageUnavailable(f"Redis is not ready: {exc}") from exc
             raise
 
@@ -194,6 +197,7 @@ class Store:
             state = SamplerState(
                 level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=json.loads(reply[5])
             )
+            observe_expired(int(reply[8]))
             return Reservation(int(reply[1]), state, int(reply[6]), int(reply[7]), int(reply[8]), tuple(slots))
         if status == "resumed":
             return [int(n) for n in reply[2:]]
@@ -308,6 +312,7 @@ class Store:
             )
         if expired < 0:
             raise StaleStudy("no such study", code="study_not_found")
+        observe_expired(expired)
         return expired
 
     # -- panda mode: curves, pruning, hand controls -----------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
+from ..metrics import REOFFERED
 from ..samplers import Draw
 from ..storage.records import ask_record, decode_stored, decode_trial, result_body
 from ..storage.store import Replay, Reservation, Slot, Store
@@ -146,6 +147,7 @@ class AskTell:
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
         space = handle.spec.space
         if slot.kind == "retry" and slot.payload:
+            REOFFERED.inc()
             original = json.loads(slot.payload)
             packed = original["p"]
             seen.add(json.dumps(packed))
