@@ -38,7 +38,7 @@ blp = Blueprint(
 class Report(MethodView):
     @requires(Scope.WRITE)
     @idempotent
-    @blp.arguments(ReportBodySchema)
+    @blp.arguments(ReportBodySchema())
     @blp.response(200, PruneSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> dict[str, bool]:
         """Record a learning-curve point of a running trial; answers whether to stop it now."""
@@ -48,7 +48,7 @@ class Report(MethodView):
 @blp.route("/curves")
 class Curves(MethodView):
     @requires(Scope.READ)
-    @blp.arguments(CurveArgsSchema, location="query")
+    @blp.arguments(CurveArgsSchema(), location="query")
     @blp.response(200, CurveListSchema)
     def get(self, args: dict[str, Any], name: str) -> dict[str, Any]:
         """Learning curves of the given trials, thinned to at most max_points each."""
@@ -60,7 +60,7 @@ class Curves(MethodView):
 class Enqueue(MethodView):
     @requires(Scope.WRITE)
     @idempotent
-    @blp.arguments(EnqueueBodySchema)
+    @blp.arguments(EnqueueBodySchema())
     @blp.response(200, EnqueuedListSchema)
     def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Queue exact configurations: asks hand them out first, in order."""
@@ -89,7 +89,7 @@ class Resume(MethodView):
 @blp.route("/note")
 class StudyNote(MethodView):
     @requires(Scope.WRITE)
-    @blp.arguments(NoteBodySchema)
+    @blp.arguments(NoteBodySchema())
     @blp.response(200, StudySchema)
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Set the study's note."""
@@ -100,7 +100,7 @@ class StudyNote(MethodView):
 @blp.route("/trials/<int:number>/note")
 class TrialNote(MethodView):
     @requires(Scope.WRITE)
-    @blp.arguments(NoteBodySchema)
+    @blp.arguments(NoteBodySchema())
     @blp.response(200, TrialSchema)
     def put(self, body: dict[str, Any], name: str, number: int) -> Trial:
         """Set a trial's note."""

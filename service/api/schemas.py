@@ -53,7 +53,7 @@ class ScalarChoice(fields.Raw):
         raise ma.ValidationError("must be a string, a finite number or a boolean")
 
 
-class Timestamp(fields.Field):
+class Timestamp(fields.String):
     """Seconds since the epoch in, ISO 8601 UTC with milliseconds out."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:

@@ -45,7 +45,7 @@ def study_out(study: Study) -> dict[str, Any]:
 @blp.route("")
 class StudyCollection(MethodView):
     @requires(Scope.READ)
-    @blp.arguments(StudyListArgsSchema, location="query")
+    @blp.arguments(StudyListArgsSchema(), location="query")
     @blp.response(200, StudyListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List studies by name, with counts and best trial."""
@@ -64,7 +64,7 @@ class StudyCollection(MethodView):
 class StudyItem(MethodView):
     @requires(Scope.ADMIN)
     @idempotent
-    @blp.arguments(StudyBodySchema)
+    @blp.arguments(StudyBodySchema())
     @blp.response(200, StudySchema, description="The study existed with this same spec.")
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:

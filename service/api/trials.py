@@ -43,13 +43,14 @@ CSV_FIELDS = (
     "attempt",
     "retry_of",
     "error",
+    "note",
 )
 
 
 @blp.route("/trials/ask")
 class Ask(MethodView):
     @requires(Scope.WRITE)
-    @blp.arguments(AskBodySchema)
+    @blp.arguments(AskBodySchema())
     @blp.response(200, TrialListSchema)
     def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Ask for `count` new trials (an Idempotency-Key makes a retried ask return the same ones)."""
@@ -67,7 +68,7 @@ class Ask(MethodView):
 @blp.route("/trials/<int:number>/tell")
 class Tell(MethodView):
     @requires(Scope.WRITE)
-    @blp.arguments(TellBodySchema)
+    @blp.arguments(TellBodySchema())
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
         """Tell a trial's outcome: complete with a value, failed with an error, or pruned."""
@@ -79,7 +80,7 @@ class Tell(MethodView):
 class Heartbeat(MethodView):
     @requires(Scope.WRITE)
     @idempotent
-    @blp.arguments(HeartbeatBodySchema)
+    @blp.arguments(HeartbeatBodySchema())
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
         """Renew a running trial's lease."""
@@ -89,7 +90,7 @@ class Heartbeat(MethodView):
 @blp.route("/trials")
 class TrialCollection(MethodView):
     @requires(Scope.READ)
-    @blp.arguments(TrialListArgsSchema, location="query")
+    @blp.arguments(TrialListArgsSchema(), location="query")
     @blp.response(200, TrialListSchema, description="A page of trials; or CSV with format=csv.")
     @blp.doc(
         responses={
