@@ -81,4 +81,4 @@ def record(name: str, body: str) -> Path:
     return path
 
 
-__all__ = ["Gunicorn", "start_redis", "SPACE", "objective", "optuna_params", "percentile", "median", "record"]
+__all__ = ["SPACE", "Gunicorn", "median", "objective", "optuna_params", "percentile", "record", "start_redis"]
