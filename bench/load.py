@@ -132,6 +132,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--samplers", default="random,tpe", help="Optuna samplers to run beside Hone")
     parser.add_argument("--clients", default="stdlib,httpx", help="HTTP clients Hone's workers use")
+    parser.add_argument(
+        "--redis",
+        default="tcp",
+        choices=["tcp", "unix"],
+        help="reach Redis over loopback TCP (as over a network) or a unix socket",
+    )
     parser.add_argument("--record", action="store_true", help="write bench/results/load-<date>.md")
     args = parser.parse_args()
     workers = [int(n) for n in args.workers.split(",")]
@@ -147,7 +153,7 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_redis(Path(tmp) / "redis")
+        server = start_redis(Path(tmp) / "redis", tcp=args.redis == "tcp")
         db = redis.Redis.from_url(server.url)
         hone = Gunicorn({"REDIS_URL": server.url}).start()
         try:
@@ -173,9 +179,9 @@ def main() -> None:
 
     lines = [
         f"{args.seconds:g} s per run, {args.repeat} runs per row, medians; Hone: gunicorn gthread "
-        "(HONE_WORKERS=2, HONE_THREADS=4), random sampler, workers on http.client (hone-stdlib) or httpx "
-        "(hone-httpx); Optuna 5 JournalRedisBackend on the same Redis. Workers, service and Redis share the "
-        "machine's cores.",
+        "(default settings: 2 gevent workers), random sampler, workers on http.client (hone-stdlib) or httpx "
+        f"(hone-httpx); Optuna 5 JournalRedisBackend on the same Redis, reached over {args.redis}. Workers, "
+        "service and Redis share the machine's cores.",
         "",
         "| system | workers | pairs/s | ask p50 ms | ask p99 ms | tell p50 ms | tell p99 ms | best Hone / this |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

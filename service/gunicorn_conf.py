@@ -11,15 +11,23 @@ import tempfile
 from typing import Any
 
 from service.config import Settings
-from service.embedded_redis import EmbeddedRedis
 
 settings = Settings.from_env()
+if settings.worker_class == "gevent":
+    # Patch before anything imports ssl or sockets (redis does), in the master, so every worker
+    # inherits cooperative modules; patching only in the worker comes too late.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from service.embedded_redis import EmbeddedRedis  # noqa: E402
 
 bind = settings.bind
 workers = settings.workers
-# Threads let each worker keep many client connections alive while requests wait on Redis.
-worker_class = "gthread"
+# gevent (the default) or gthread keep client connections alive while requests wait on Redis.
+worker_class = settings.worker_class
 threads = settings.threads
+worker_connections = 1000  # gevent: open connections per worker
 keepalive = 75  # longer than common client and proxy idle timeouts, so they close first
 timeout = 60
 graceful_timeout = 20

