@@ -178,7 +178,7 @@ def main() -> None:
             server.stop()
 
     lines = [
-        f"{args.seconds:g} s per run, {args.repeat} runs per row, medians; Hone: gunicorn gthread "
+        f"{args.seconds:g} s per run, {args.repeat} runs per row, medians; Hone: gunicorn "
         "(default settings: 2 gevent workers), random sampler, workers on http.client (hone-stdlib) or httpx "
         f"(hone-httpx); Optuna 5 JournalRedisBackend on the same Redis, reached over {args.redis}. Workers, "
         "service and Redis share the machine's cores.",
