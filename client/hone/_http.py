@@ -1,14 +1,16 @@
 """HTTP with retries: every request the client makes goes through `HTTP.request`.
 
-Every call the client makes is safe to repeat: reads by nature, create (PUT) and heartbeat because
-the server answers a repeat the same way, ask and tell because they carry an Idempotency-Key that
-stays the same across the retries of one logical call (the server replays the first answer).
-So a lost answer, a dropped connection or a restarting server is retried, with exponential
-backoff and full jitter so that many workers do not come back in lockstep.
+Every call the client makes is safe to repeat. Reads are by nature; writes (create, ask, tell,
+heartbeat, delete) carry an Idempotency-Key that stays the same across the retries of one call,
+so the server answers a repeat with the first answer instead of acting twice: a lost answer to
+an ask never hands out a second trial. So a dropped connection, a timeout or a restarting server
+is retried, with exponential backoff and full jitter so that many workers do not come back in
+lockstep.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
@@ -18,6 +20,8 @@ from typing import Any
 import httpx
 
 from ._exceptions import APIError, TransportError, error_from_response
+
+log = logging.getLogger("hone")
 
 RETRY_STATUSES = frozenset({502, 503, 504})  # a proxy with no upstream, Redis down, a gateway timeout
 RETRY_CODES = frozenset({"request_in_progress"})  # a retry that raced its own first attempt
@@ -68,8 +72,9 @@ class HTTP:
             try:
                 response = self._client.send(request, stream=stream)
             except RETRY_EXCEPTIONS as exc:
+                reason = f"{type(exc).__name__}: {exc}"
                 if attempt == self.retries:
-                    raise TransportError(f"{method} {request.url}: {type(exc).__name__}: {exc}") from exc
+                    raise TransportError(f"{method} {request.url}: {reason}") from exc
             except httpx.HTTPError as exc:
                 raise TransportError(f"{method} {request.url}: {type(exc).__name__}: {exc}") from exc
             else:
@@ -80,7 +85,10 @@ class HTTP:
                 error = error_from_response(response)
                 if attempt == self.retries or not _transient(error):
                     raise error
-            time.sleep(self.delay(attempt))
+                reason = str(error)
+            delay = self.delay(attempt)
+            log.info("%s %s: %s; retry %d/%d in %.2f s", method, request.url, reason, attempt + 1, self.retries, delay)
+            time.sleep(delay)
             attempt += 1
 
     def pages(self, path: str, params: dict[str, Any], key: str) -> Iterator[Any]:

@@ -111,13 +111,21 @@ _Loader.add_implicit_resolver(
 
 
 def read_document(path: str | os.PathLike[str]) -> Any:
-    """A .json file as JSON, anything else as YAML."""
+    """A .json file as JSON, anything else as YAML; ValueError if it is neither."""
     text = Path(path).read_text()
-    return json.loads(text) if str(path).endswith(".json") else yaml.load(text, Loader=_Loader)
+    if str(path).endswith(".json"):
+        return json.loads(text)
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from exc
 
 
 def load_space(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """A space from a .json, .yaml or .yml file holding a list of params or a mapping by name."""
+    """A space from a .json, .yaml or .yml file holding a list of params or a mapping by name.
+
+    Raises OSError if the file cannot be read, ValueError if it is not JSON or YAML.
+    """
     return space_to_list(read_document(path))
 
 
