@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .models import FrozenTrial
@@ -68,19 +69,31 @@ class _Run:
             return list(self.open)
 
 
-def _run_one(study: Study, trial: Trial, objective: Objective, catch: Catch) -> None:
+@dataclass(frozen=True)
+class Plan:
+    """One optimize call's arguments; it travels to worker processes whole."""
+
+    objective: Objective
+    n_trials: int | None
+    n_workers: int
+    timeout: float | None
+    catch: Catch
+    callbacks: tuple[Callback, ...]
+
+
+def _run_one(study: Study, trial: Trial, plan: Plan) -> None:
     try:
         with trial:
-            value = objective(trial)
+            value = plan.objective(trial)
             if not trial.finished:
                 if value is None:
                     raise TypeError("the objective returned None; return a number or tell the trial yourself")
                 trial.tell(value)
-    except catch:
+    except plan.catch:
         log.warning("trial %s of %s failed", trial.number, study.name, exc_info=True)
 
 
-def _worker(study: Study, objective: Objective, run: _Run, catch: Catch, callbacks: tuple[Callback, ...]) -> None:
+def _worker(study: Study, plan: Plan, run: _Run) -> None:
     try:
         while run.take():
             trial = study.ask()
@@ -88,32 +101,25 @@ def _worker(study: Study, objective: Objective, run: _Run, catch: Catch, callbac
                 trial.fail("the run stopped before this trial started")
                 return
             try:
-                _run_one(study, trial, objective, catch)
+                _run_one(study, trial, plan)
             finally:
                 run.closed(trial)
                 if trial.result is not None:  # interrupted trials too: they were told failed
-                    for callback in callbacks:
+                    for callback in plan.callbacks:
                         callback(study, trial.result)
     except BaseException as exc:  # KeyboardInterrupt included: the caller re-raises it
         run.stop(exc)
 
 
-def _in_threads(
-    study: Study,
-    objective: Objective,
-    n_trials: int | None,
-    n_workers: int,
-    timeout: float | None,
-    catch: Catch,
-    callbacks: tuple[Callback, ...],
-) -> None:
-    run = _Run(n_trials, timeout)
-    args = (study, objective, run, catch, callbacks)
-    if n_workers == 1:
+def _in_threads(study: Study, plan: Plan) -> None:
+    run = _Run(plan.n_trials, plan.timeout)
+    if plan.n_workers == 1:
         # In the calling thread, so that Ctrl-C interrupts the objective itself.
-        _worker(*args)
+        _worker(study, plan, run)
     else:
-        threads = [threading.Thread(target=_worker, args=args, daemon=True) for _ in range(n_workers)]
+        threads = [
+            threading.Thread(target=_worker, args=(study, plan, run), daemon=True) for _ in range(plan.n_workers)
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -127,41 +133,26 @@ def _in_threads(
         raise run.error
 
 
-def _process_main(
-    settings: ClientSettings,
-    name: str,
-    objective: Objective,
-    n_trials: int | None,
-    timeout: float | None,
-    catch: Catch,
-    callbacks: tuple[Callback, ...],
-) -> None:
+def _process_main(settings: ClientSettings, name: str, plan: Plan) -> None:
     try:
         with settings.connect() as client:
-            _in_threads(client.study(name), objective, n_trials, 1, timeout, catch, callbacks)
+            _in_threads(client.study(name), plan)
     except KeyboardInterrupt:
         sys.exit(130)  # the trial was told failed; the parent reports the interruption
 
 
-def _in_processes(
-    study: Study,
-    objective: Objective,
-    n_trials: int | None,
-    n_workers: int,
-    timeout: float | None,
-    catch: Catch,
-    callbacks: tuple[Callback, ...],
-) -> None:
+def _in_processes(study: Study, plan: Plan) -> None:
     settings = study.client.settings
     if settings is None:
         raise ValueError("optimize(processes=True) needs a client that reaches the server over the network")
     # Each process takes its share of n_trials, so the processes share nothing but the server.
-    shares: list[int | None] = [None] * n_workers
-    if n_trials is not None:
-        shares = [n_trials // n_workers + (i < n_trials % n_workers) for i in range(n_workers)]
+    shares: list[int | None] = [None] * plan.n_workers
+    if plan.n_trials is not None:
+        n, k = plan.n_trials, plan.n_workers
+        shares = [n // k + (i < n % k) for i in range(k)]
     context = multiprocessing.get_context("spawn")  # fork would copy the client's threads and sockets
     processes = [
-        context.Process(target=_process_main, args=(settings, study.name, objective, share, timeout, catch, callbacks))
+        context.Process(target=_process_main, args=(settings, study.name, replace(plan, n_trials=share, n_workers=1)))
         for share in shares
         if share != 0
     ]
@@ -183,17 +174,7 @@ def _in_processes(
         raise RuntimeError(f"{len(failed)} of {len(processes)} worker processes failed (exit codes {failed})")
 
 
-def optimize(
-    study: Study,
-    objective: Objective,
-    n_trials: int | None,
-    n_workers: int,
-    timeout: float | None,
-    processes: bool,
-    catch: Catch,
-    callbacks: tuple[Callback, ...],
-) -> None:
-    if n_workers < 1:
+def optimize(study: Study, plan: Plan, processes: bool) -> None:
+    if plan.n_workers < 1:
         raise ValueError("n_workers must be at least 1")
-    run = _in_processes if processes else _in_threads
-    run(study, objective, n_trials, n_workers, timeout, catch, callbacks)
+    (_in_processes if processes else _in_threads)(study, plan)

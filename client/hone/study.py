@@ -8,9 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
-from . import _optimize
 from ._exceptions import NotFound
-from ._optimize import Callback, Objective
+from ._optimize import Callback, Objective, Plan, optimize
 from .models import FrozenTrial, StudyInfo
 from .trial import Trial, error_text
 
@@ -145,7 +144,7 @@ class Study:
         `callbacks(study, trial)` run after each trial is told. With `processes`, the objective and
         the callbacks must be picklable, and each process makes its own client.
         """
-        _optimize.optimize(self, objective, n_trials, n_workers, timeout, processes, tuple(catch), tuple(callbacks))
+        optimize(self, Plan(objective, n_trials, n_workers, timeout, tuple(catch), tuple(callbacks)), processes)
 
     def delete(self) -> None:
         """Delete the study and all its trials."""
