@@ -214,6 +214,8 @@ def test_a_failing_command_fails_its_trial_with_the_end_of_stderr(url: str, file
         assert trial.error.rstrip().endswith("loading data\nCUDA out of memory")
     assert "3 failed" in done.stderr
 
+    options_without_space = run(url, "run", "cli-fail", "--seed", "3", "--", sys.executable, "-c", "print(1)")
+    assert options_without_space.returncode == 2 and "give its --space too" in options_without_space.stderr
     no_value = run(url, "run", "cli-fail", "-n", "1", "--", sys.executable, "-c", "print('done')")
     assert no_value.returncode == 1
     assert "is not a number" in (trials_of(url, "cli-fail")[3].error or "")

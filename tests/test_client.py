@@ -71,6 +71,12 @@ def test_a_missing_study_is_not_found(client: hone.Client) -> None:
     assert missing.value.code == "study_not_found" and missing.value.status == 404
 
 
+def test_study_options_without_a_space_are_refused(client: hone.Client) -> None:
+    client.study("mnist", space=SPACE)
+    with pytest.raises(ValueError, match="direction, seed describe a study to create"):
+        client.study("mnist", direction="maximize", seed=3)
+
+
 def test_a_broken_space_carries_the_servers_rule(client: hone.Client) -> None:
     with pytest.raises(hone.InvalidRequest) as invalid:
         client.study("s", space=[hone.Float("lr", 0, 1, scale="log")])

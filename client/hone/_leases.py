@@ -42,10 +42,6 @@ class Leases:
         with self._wake:
             self._due.pop(item, None)
 
-    def __contains__(self, item: Renewable) -> bool:
-        with self._wake:
-            return item in self._due
-
     def close(self) -> None:
         """Stop renewing; running trials keep their leases until these run out."""
         with self._wake:

@@ -140,7 +140,11 @@ def run(client: Client, args: argparse.Namespace) -> int:
     if not args.command:
         print("hone: error: give the command to run after --, e.g. -- python train.py --lr {lr}", file=sys.stderr)
         return 2
-    study = client.study(args.name, args.space, **spec_options(args))
+    options = spec_options(args)
+    if args.space is None and any(value is not None for value in options.values()):
+        print("hone: error: the study options describe a study to create: give its --space too", file=sys.stderr)
+        return 2
+    study = client.study(args.name, args.space, **options)
     with tempfile.TemporaryDirectory(prefix="hone-run-") as scratch:
         logs = args.logs or Path(scratch)
         logs.mkdir(parents=True, exist_ok=True)

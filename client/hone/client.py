@@ -113,13 +113,10 @@ class Client:
         or returned when it exists with the same spec, so every worker can run this same line;
         a different spec raises Conflict (code `study_exists`, `details["differences"]`). With
         `exist_ok=False` an existing study raises Conflict too. Unset options take the server's
-        defaults (minimize, random sampler, a drawn seed, 2 retries, 1800 s leases).
+        defaults (minimize, random sampler, a drawn seed, 2 retries, 1800 s leases); they need a
+        space (ValueError otherwise), as they could not be checked against the study without it.
         """
         study = Study(self, name)
-        if space is None:
-            study.info()
-            return study
-        body: dict[str, Any] = {"space": space_to_list(space)}
         options = {
             "direction": direction,
             "sampler": {"name": sampler} if isinstance(sampler, str) else sampler,
@@ -128,6 +125,13 @@ class Client:
             "max_retries": max_retries,
             "lease_seconds": lease_seconds,
         }
+        if space is None:
+            given = [key for key, value in options.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} describe a study to create: give its space too")
+            study.info()
+            return study
+        body: dict[str, Any] = {"space": space_to_list(space)}
         body.update({key: value for key, value in options.items() if value is not None})
         response = self.http.request("PUT", study.path, json=body, idempotent=True)
         if response.status_code == 200 and not exist_ok:
