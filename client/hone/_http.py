@@ -26,7 +26,7 @@ log = logging.getLogger("hone")
 RETRY_STATUSES = frozenset({502, 503, 504})  # a proxy with no upstream, Redis down, a gateway timeout
 RETRY_CODES = frozenset({"request_in_progress"})  # a retry that raced its own first attempt
 MAX_BACKOFF = 10.0  # seconds; past this a longer wait only delays noticing that the server is back
-# Failures where the server may or may not have acted; the keys above make a repeat harmless.
+# Failures where the server may or may not have acted; Idempotency-Keys make a repeat harmless.
 RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
