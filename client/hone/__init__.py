@@ -1,12 +1,12 @@
 """Hone's Python client: ask a Hone server for hyperparameters, tell it the results.
 
-    import hone
+import hone
 
-    with hone.Client("http://127.0.0.1:8000") as client:
-        study = client.study("mnist", space=[hone.Float("lr", 1e-4, 1, scale="log")])
-        for _ in range(20):
-            with study.ask() as trial:
-                trial.tell(train(**trial.params))
+with hone.Client("http://127.0.0.1:8000") as client:
+    study = client.study("mnist", space=[hone.Float("lr", 1e-4, 1, scale="log")])
+    for _ in range(20):
+        with study.ask() as trial:
+            trial.tell(train(**trial.params))
 """
 
 # No `from __future__ import annotations` here: it would add a public name, and nothing here is annotated.

@@ -1,8 +1,8 @@
 """The `hone` command: studies and trials from the shell, and `hone run` to tune any program.
 
-    hone create mnist --space space.yaml --seed 7
-    hone run mnist -n 50 -j 4 -- python train.py --lr {lr} --beta {beta}
-    hone best mnist
+hone create mnist --space space.yaml --seed 7
+hone run mnist -n 50 -j 4 -- python train.py --lr {lr} --beta {beta}
+hone best mnist
 """
 
 from __future__ import annotations

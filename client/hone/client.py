@@ -80,9 +80,7 @@ class Client:
         token = token if token is not None else os.environ.get("HONE_TOKEN") or None
         self.worker = worker or default_worker()
         # A custom transport cannot travel to another process; settings are for optimize(processes=True).
-        self.settings = (
-            None if transport else ClientSettings(self.url, token, timeout, retries, backoff, worker)
-        )
+        self.settings = None if transport else ClientSettings(self.url, token, timeout, retries, backoff, worker)
         self.http = HTTP(
             self.url,
             token=token,
@@ -105,6 +103,7 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
         lease_seconds: float | None = None,
+        pruner: str | Mapping[str, Any] | None = None,
         exist_ok: bool = True,
     ) -> Study:
         """Get or create a study.
@@ -113,7 +112,7 @@ class Client:
         or returned when it exists with the same spec, so every worker can run this same line;
         a different spec raises Conflict (code `study_exists`, `details["differences"]`). With
         `exist_ok=False` an existing study raises Conflict too. Unset options take the server's
-        defaults (minimize, random sampler, a drawn seed, 2 retries, 1800 s leases); they need a
+        defaults (minimize, the default sampler, no pruner, a drawn seed, 2 retries, 1800 s leases); they need a
         space (ValueError otherwise), as they could not be checked against the study without it.
         """
         study = Study(self, name)
@@ -124,6 +123,7 @@ class Client:
             "metadata": metadata,
             "max_retries": max_retries,
             "lease_seconds": lease_seconds,
+            "pruner": {"name": pruner} if isinstance(pruner, str) else pruner,
         }
         if space is None:
             given = [key for key, value in options.items() if value is not None]

@@ -46,6 +46,7 @@ class FrozenTrial:
     asked_at: datetime | None = None
     finished_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    note: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -64,6 +65,7 @@ class FrozenTrial:
             asked_at=parse_time(data.get("asked_at")),
             finished_at=parse_time(data.get("finished_at")),
             lease_expires_at=parse_time(data.get("lease_expires_at")),
+            note=data.get("note"),
             data=dict(data),
         )
 
@@ -85,6 +87,9 @@ class StudyInfo:
     created_at: datetime | None
     counts: Mapping[str, int]
     best: FrozenTrial | None
+    pruner: Mapping[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    queued: int = 0
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -104,5 +109,8 @@ class StudyInfo:
             created_at=parse_time(data.get("created_at")),
             counts=dict(data.get("counts") or {}),
             best=FrozenTrial.from_json(best) if best else None,
+            pruner=dict(data.get("pruner") or {}),
+            note=data.get("note"),
+            queued=data.get("queued", 0),
             data=dict(data),
         )

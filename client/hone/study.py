@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Study"]
 
+
 class Study:
     """A handle on one study; cheap to make, it holds no state but the name. Thread-safe."""
 
@@ -73,6 +74,37 @@ class Study:
         body = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
         response = self.http.request("POST", f"{self.path}/trials/{number}/heartbeat", json=body, idempotent=True)
         return FrozenTrial.from_json(response.json())
+
+    def report(self, number: int, step: int, value: float) -> bool:
+        """Record a learning-curve point of trial `number`; True when the study's pruner says stop."""
+        body = {"step": int(step), "value": float(value)}
+        response = self.http.request("POST", f"{self.path}/trials/{number}/report", json=body, idempotent=True)
+        return bool(response.json()["prune"])
+
+    def curves(self, numbers: Iterable[int], max_points: int = 500) -> dict[int, list[tuple[int, float]]]:
+        """Learning curves of these trials, as (step, value) pairs, thinned to `max_points`."""
+        params = {"numbers": ",".join(str(n) for n in numbers), "max_points": max_points}
+        answer = self.http.request("GET", f"{self.path}/curves", params=params).json()
+        return {c["number"]: [(int(step), float(value)) for step, value in c["points"]] for c in answer["curves"]}
+
+    def enqueue(self, *configurations: dict[str, Any]) -> list[int]:
+        """Queue exact configurations; the next asks hand them out first, in order. Returns their ids."""
+        body = {"configurations": list(configurations)}
+        answer = self.http.request("POST", f"{self.path}/enqueue", json=body, idempotent=True).json()
+        return [entry["id"] for entry in answer["enqueued"]]
+
+    def pause(self) -> StudyInfo:
+        """Stop handing out trials (asks raise Conflict `study_paused`); running trials carry on."""
+        return StudyInfo.from_json(self.http.request("POST", f"{self.path}/pause").json())
+
+    def resume(self) -> StudyInfo:
+        """Hand out trials again."""
+        return StudyInfo.from_json(self.http.request("POST", f"{self.path}/resume").json())
+
+    def note(self, text: str, number: int | None = None) -> None:
+        """Set the study's note, or trial `number`'s ("" clears it)."""
+        path = self.path if number is None else f"{self.path}/trials/{number}"
+        self.http.request("PUT", f"{path}/note", json={"note": text})
 
     def trial(self, number: int) -> FrozenTrial:
         return FrozenTrial.from_json(self.http.request("GET", f"{self.path}/trials/{number}").json())

@@ -59,6 +59,13 @@ class Trial:
     def finished(self) -> bool:
         return self.result is not None
 
+    def report(self, step: int, value: float) -> bool:
+        """Record an intermediate value at `step`; True when the study's pruner says stop now.
+
+        A caller that stops then calls `prune()`, which keeps the last reported value.
+        """
+        return self.study.report(self.number, step, value)
+
     def tell(self, value: float) -> FrozenTrial:
         """Record the objective's value; the trial is complete."""
         return self._finish(self.study.tell, value)
