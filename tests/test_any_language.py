@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -62,6 +63,25 @@ def test_two_node_workers_complete_a_study(server: Gunicorn) -> None:
     assert sorted(by_worker.values()) == [15, 15] and all(w and w.startswith("node-") for w in by_worker)
     for output in outputs:  # each ends by printing the best trial it knows of
         assert json.loads(output.splitlines()[-1])["state"] == "complete"
+
+
+BASH_WORKER = ROOT / "docs" / "examples" / "worker.sh"
+
+
+@pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None, reason="needs curl and jq")
+def test_two_bash_workers_from_the_readme_complete_a_study(server: Gunicorn) -> None:
+    space = [{"name": "lr", "type": "float", "low": 1e-4, "high": 1, "scale": "log"}]
+    with hone.Client(server.url) as client:
+        study = client.study("bash", space=space, seed=3)
+        env = {**os.environ, "HONE_URL": server.url, "STUDY": "bash", "TRIALS": "6"}
+        workers = [subprocess.Popen([str(BASH_WORKER)], env=env) for _ in range(2)]
+        assert [worker.wait(timeout=DEADLINE) for worker in workers] == [0, 0]
+        trials = list(study.trials())
+        assert dict(study.info().counts)["complete"] == 12
+    assert len({t.number for t in trials}) == 12
+    for trial in trials:
+        assert trial.value == pytest.approx((math.log10(trial.params["lr"]) + 2) ** 2)
+    assert BASH_WORKER.read_text() in (ROOT / "README.md").read_text()
 
 
 def test_the_documented_node_worker_is_the_tested_one() -> None:
