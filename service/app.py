@@ -12,7 +12,9 @@ from flask import Flask, send_from_directory
 from flask.wrappers import Response
 from flask_smorest import Api
 
-from .api import errors, health, regions, studies, trials
+from .access import AccessPolicy
+from .api import controls, errors, health, regions, studies, trials
+from .api import metrics as metrics_api
 from .api.context import Services
 from .api.schemas import ErrorSchema
 from .config import Settings
@@ -20,7 +22,9 @@ from .embedded_redis import EmbeddedRedis
 from .storage.connection import connect
 from .storage.store import Store
 from .usecases.ask_tell import AskTell
+from .usecases.controls import Controls
 from .usecases.regions import Regions
+from .usecases.reports import Reports
 from .usecases.studies import Studies
 from .usecases.trials import TrialQueries
 
@@ -62,23 +66,37 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         MAX_CONTENT_LENGTH=settings.limits.max_request_bytes,
     )
+    if settings.tokens:
+        # The document describes this deployment: open mode publishes no security requirement.
+        app.config["API_SPEC_OPTIONS"] = {
+            "security": [{"bearer": []}],
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        }
     app.json.sort_keys = False  # type: ignore[attr-defined]  # params keep the space's order
     app.config.update(test_config)
 
     store = Store(connect(_redis_url(settings)))
     studies_uc = Studies(store, settings.limits)
+    access = AccessPolicy(settings.tokens)
+    if access.open:
+        log.warning("no API tokens configured: anyone who can reach %s may use every study", settings.bind)
     app.extensions["hone"] = Services(
         settings=settings,
+        access=access,
         store=store,
         studies=studies_uc,
         ask_tell=AskTell(studies_uc, store, settings.limits),
         trials=TrialQueries(studies_uc, store),
+        reports=Reports(studies_uc, store, settings.limits),
+        controls=Controls(studies_uc, store, settings.limits),
         regions=Regions(studies_uc, store),
     )
 
     api = HoneApi(app)
-    for blueprint in (studies.blp, trials.blp, regions.blp, health.blp):
+    for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, health.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(metrics_api.blp)
+    metrics_api.instrument(app)
     errors.register(app)
 
     @app.get("/docs/assets/<path:filename>")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .access import Token, parse_tokens
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -20,6 +22,8 @@ class Limits:
     max_metadata_bytes: int = 16 << 10  # metadata is a label, not a data store
     max_trials_per_study: int = 10_000_000  # ~4 GB of Redis at 400 B per trial: a study, not a leak
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
+    max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
+    max_enqueue_count: int = 1000  # configurations queued by hand in one request
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,13 @@ class Settings:
     data_dir: Path = Path("hone-data")  # beside the checkout, so a first run needs no set-up
     bind: str = "127.0.0.1:8000"  # loopback until an operator opens it on purpose
     workers: int = 2  # one per core of a small machine; state is in Redis, so more is safe
-    threads: int = 4  # gthread keeps client connections alive; requests mostly wait on Redis
+    # gevent serves many kept-alive connections per process and, in bench/load.py, ~20% more
+    # ask+tell pairs per second than gthread threads contending for the GIL.
+    worker_class: str = "gevent"
+    threads: int = 4  # used by worker_class=gthread only
     appendfsync: str = "everysec"  # embedded Redis: lose at most ~1 s of acknowledged writes on power loss
     limits: Limits = Limits()
+    tokens: tuple[Token, ...] = ()  # none: open mode, fine on loopback, warned about at start-up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -41,18 +49,43 @@ class Settings:
             data_dir=Path(env.get("HONE_DATA_DIR", str(cls.data_dir))),
             bind=env.get("HONE_BIND", cls.bind),
             workers=int(env.get("HONE_WORKERS", cls.workers)),
+            worker_class=env.get("HONE_WORKER_CLASS", cls.worker_class),
             threads=int(env.get("HONE_THREADS", cls.threads)),
             appendfsync=env.get("HONE_APPENDFSYNC", cls.appendfsync),
             limits=limits,
+            tokens=_tokens(env),
         )
+        if settings.worker_class not in ("gevent", "gthread", "sync"):
+            raise ValueError("HONE_WORKER_CLASS must be gevent, gthread or sync")
         if settings.appendfsync not in ("everysec", "always", "no"):
             raise ValueError("HONE_APPENDFSYNC must be everysec, always or no")
         return replace(settings, **overrides)
 
 
+def _tokens(env: Mapping[str, str]) -> tuple[Token, ...]:
+    if env.get("HONE_TOKENS") and env.get("HONE_TOKENS_FILE"):
+        raise ValueError("set HONE_TOKENS or HONE_TOKENS_FILE, not both")
+    if env.get("HONE_TOKENS_FILE"):
+        return parse_tokens(Path(env["HONE_TOKENS_FILE"]).read_text())
+    if env.get("HONE_TOKENS"):
+        return parse_tokens(env["HONE_TOKENS"])
+    return ()
+
+
 _LIMIT_VARS = {f"HONE_{f.name.upper()}": f for f in fields(Limits)}
 # Every variable the service reads (gunicorn_conf.py also reads HONE_ACCESS_LOG).
 ENV_VARS = frozenset(
-    {"REDIS_URL", "HONE_DATA_DIR", "HONE_BIND", "HONE_WORKERS", "HONE_THREADS", "HONE_APPENDFSYNC", "HONE_ACCESS_LOG",
-     *_LIMIT_VARS}
-)  # fmt: skip
+    {
+        "REDIS_URL",
+        "HONE_DATA_DIR",
+        "HONE_BIND",
+        "HONE_WORKERS",
+        "HONE_WORKER_CLASS",
+        "HONE_THREADS",
+        "HONE_APPENDFSYNC",
+        "HONE_ACCESS_LOG",
+        "HONE_TOKENS",
+        "HONE_TOKENS_FILE",
+        *_LIMIT_VARS,
+    }
+)

@@ -49,9 +49,12 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, appendfsync: str = "everysec", extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, appendfsync: str = "everysec", port: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
+        self.port = port
         self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -59,15 +62,15 @@ class EmbeddedRedis:
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         sock = self.data_dir / "redis.sock"
-        if len(str(sock)) <= SOCKET_PATH_MAX:
+        if self.port is None and len(str(sock)) <= SOCKET_PATH_MAX:
             self._refuse_if_in_use(f"unix://{sock}")
             sock.unlink(missing_ok=True)
             listen = ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
             self.url = f"unix://{sock}"
         else:
-            port = free_port()
-            listen = ["--port", str(port), "--bind", "127.0.0.1"]
-            self.url = f"redis://127.0.0.1:{port}/0"
+            self.port = self.port or free_port()
+            listen = ["--port", str(self.port), "--bind", "127.0.0.1"]
+            self.url = f"redis://127.0.0.1:{self.port}/0"
         args = [
             str(redis_server_binary()),
             *listen,

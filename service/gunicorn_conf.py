@@ -6,18 +6,28 @@ Without REDIS_URL the master starts one embedded Redis before forking, and every
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from service.config import Settings
-from service.embedded_redis import EmbeddedRedis
 
 settings = Settings.from_env()
+if settings.worker_class == "gevent":
+    # Patch before anything imports ssl or sockets (redis does), in the master, so every worker
+    # inherits cooperative modules; patching only in the worker comes too late.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from service.embedded_redis import EmbeddedRedis  # noqa: E402
 
 bind = settings.bind
 workers = settings.workers
-# Threads let each worker keep many client connections alive while requests wait on Redis.
-worker_class = "gthread"
+# gevent (the default) or gthread keep client connections alive while requests wait on Redis.
+worker_class = settings.worker_class
 threads = settings.threads
+worker_connections = 1000  # gevent: open connections per worker
 keepalive = 75  # longer than common client and proxy idle timeouts, so they close first
 timeout = 60
 graceful_timeout = 20
@@ -26,16 +36,29 @@ accesslog = os.environ.get("HONE_ACCESS_LOG")  # off by default: the hot path lo
 control_socket_disable = True
 
 _embedded: EmbeddedRedis | None = None
+_metrics_dir: str | None = None
 
 
 def on_starting(server: Any) -> None:
-    global _embedded
+    global _embedded, _metrics_dir
+    # Each worker writes its metric samples here and /metrics adds them up; a fresh directory per
+    # run, so samples of an earlier run never count.
+    _metrics_dir = tempfile.mkdtemp(prefix="hone-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
     if settings.redis_url is None:
         _embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
         os.environ["REDIS_URL"] = _embedded.start()
         server.log.info("embedded Redis at %s, data in %s", os.environ["REDIS_URL"], settings.data_dir.resolve())
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server: Any) -> None:
     if _embedded is not None:
         _embedded.stop()
+    if _metrics_dir is not None:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

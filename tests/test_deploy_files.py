@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from service.config import ENV_VARS, Settings
+from service.config import ENV_VARS, Limits, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +37,24 @@ def test_compose_wires_the_service_to_redis_with_settings_the_config_module_read
     assert settings.redis_url is not None and settings.redis_url.startswith("redis://redis:6379")
     assert hone["depends_on"]["redis"]["condition"] == "service_healthy"
     port = settings.bind.rsplit(":", 1)[1]
-    assert any(mapping.endswith(f":{port}") for mapping in hone["ports"])
+    assert hone["expose"] == [port]
     assert f"127.0.0.1:{port}/readyz" in " ".join(hone["healthcheck"]["test"])
+
+
+def test_compose_scales_replicas_behind_a_proxy() -> None:
+    services = compose()["services"]
+    hone, proxy = services["hone"], services["proxy"]
+    assert hone["deploy"]["replicas"] >= 2
+    assert "ports" not in hone  # only the proxy is published, so replicas can scale freely
+    assert proxy["depends_on"]["hone"]["condition"] == "service_healthy"
+    source, target = proxy["volumes"][0].split(":")[:2]
+    nginx = (ROOT / source).read_text()
+    assert target == "/etc/nginx/nginx.conf"
+    port = Settings.from_env({k: str(v) for k, v in hone["environment"].items()}).bind.rsplit(":", 1)[1]
+    assert f"server hone:{port} resolve;" in nginx
+    listen = re.search(r"listen (\d+);", nginx)
+    assert listen is not None and proxy["ports"] == [f"127.0.0.1:8000:{listen.group(1)}"]
+    assert "client_max_body_size 1m;" in nginx and Limits().max_request_bytes == 1 << 20
 
 
 def test_dockerfile_runs_gunicorn_from_the_app_factory_as_a_non_root_user() -> None:

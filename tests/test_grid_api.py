@@ -57,7 +57,7 @@ def test_explicit_values_and_a_seeded_shuffle(api: Any) -> None:
 
 def test_a_failed_point_comes_back_and_a_completed_one_never(api: Any) -> None:
     put(api, "g", {"space": [SPACE[0]], "sampler": {"name": "grid", "n": 3}, "max_retries": 1})
-    first, second, third = ask(api, "g", 3)
+    first, second, _ = ask(api, "g", 3)
     api.post(f"/v1/studies/g/trials/{first['number']}/tell", json={"state": "failed", "error": "oom"})
     api.post(f"/v1/studies/g/trials/{second['number']}/tell", json={"state": "complete", "value": 1.0})
     (retry,) = ask(api, "g", 3)

@@ -13,7 +13,7 @@ def opening_commands() -> list[str]:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    start, test = opening_commands()
+    _, test = opening_commands()
     assert "pytest" in test
     assert test in (ROOT / ".ci" / "run").read_text().splitlines()
 

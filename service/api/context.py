@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from ..access import AccessPolicy
 from ..config import Settings
 from ..domain.errors import InvalidInput
 from ..storage.store import Store
 from ..usecases.ask_tell import AskTell, Idempotency
+from ..usecases.controls import Controls
 from ..usecases.regions import Regions
+from ..usecases.reports import Reports
 from ..usecases.studies import Studies
 from ..usecases.trials import TrialQueries
 
@@ -21,10 +24,13 @@ MAX_IDEMPOTENCY_KEY = 255
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    access: AccessPolicy
     store: Store
     studies: Studies
     ask_tell: AskTell
     trials: TrialQueries
+    reports: Reports
+    controls: Controls
     regions: Regions
 
 

@@ -10,7 +10,16 @@ from flask import Flask, jsonify
 from flask.wrappers import Response
 from werkzeug.exceptions import HTTPException
 
-from ..domain.errors import Conflict, HoneError, InvalidInput, LimitExceeded, NotFound, StorageUnavailable
+from ..domain.errors import (
+    Conflict,
+    Forbidden,
+    HoneError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    StorageUnavailable,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +28,10 @@ STATUS_BY_ERROR: list[tuple[type[HoneError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (LimitExceeded, 422),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (StorageUnavailable, 503),
 ]
-STATUS_BY_CODE = {"body_too_large": 413, "unauthorized": 401, "forbidden": 403}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -42,8 +52,6 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 
 def status_of(error: HoneError) -> int:
-    if error.code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[error.code]
     for cls, status in STATUS_BY_ERROR:
         if isinstance(error, cls):
             return status
@@ -88,11 +96,14 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
     return error_response(status, code, message)
 
 
-def handle_hone_error(error: HoneError) -> tuple[Response, int]:
+def handle_hone_error(error: HoneError) -> tuple[Response, int] | Response:
     status = status_of(error)
     if status >= 500:
         log.warning("%s: %s", error.code, error.message)
-    return error_response(status, error.code, error.message, error.details)
+    response, status = error_response(status, error.code, error.message, error.details)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hone"'
+    return response, status
 
 
 def handle_unexpected(error: Exception) -> tuple[Response, int]:

@@ -9,7 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from ..access import Scope
 from ..domain.errors import InvalidInput
+from .auth import requires
 from .context import services
 from .schemas import Strict, Timestamp
 
@@ -47,7 +49,8 @@ class LevelListSchema(ma.Schema):
 
 @blp.route("/regions")
 class RegionCollection(MethodView):
-    @blp.arguments(RegionListArgsSchema, location="query")
+    @requires(Scope.READ)
+    @blp.arguments(RegionListArgsSchema(), location="query")
     @blp.response(200, LevelListSchema)
     def get(self, args: dict[str, Any], name: str) -> Any:
         """Every level, oldest first: its region in param units, trial counts and best value."""

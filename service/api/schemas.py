@@ -53,13 +53,23 @@ class ScalarChoice(fields.Raw):
         raise ma.ValidationError("must be a string, a finite number or a boolean")
 
 
-class Timestamp(fields.Field):
+class Timestamp(fields.String):
     """Seconds since the epoch in, ISO 8601 UTC with milliseconds out."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def comma_separated(data: Any, key: str) -> Any:
+    """Query lists both ways: `?state=a&state=b` and `?state=a,b`."""
+    values = data.getlist(key) if hasattr(data, "getlist") else data.get(key)
+    if not values:
+        return data
+    data = dict(data)
+    data[key] = [part for item in values for part in str(item).split(",") if part]
+    return data
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -112,6 +122,19 @@ class SamplerSchema(ma.Schema):
     name = fields.String(metadata={"description": "coarse_to_fine (default), random or grid; see the README."})
 
 
+class PrunerSchema(ma.Schema):
+    """`name` plus that pruner's options."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    name = fields.String(
+        metadata={
+            "description": "none (default); median: warmup_steps, min_trials; asha: min_resource, reduction_factor."
+        }
+    )
+
+
 class StudyBodySchema(Strict):
     direction = fields.String(load_default="minimize", validate=validate.OneOf(["minimize", "maximize"]))
     space = fields.List(fields.Nested(ParamSchema), required=True)
@@ -126,6 +149,7 @@ class StudyBodySchema(Strict):
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Times a failed grid point or an expired trial's configuration is offered again."},
     )
+    pruner = fields.Nested(PrunerSchema, load_default=dict)
     lease_seconds = FiniteFloat(
         load_default=1800,
         validate=validate.Range(min=1, max=7 * 86400),
@@ -150,6 +174,54 @@ class HeartbeatBodySchema(Strict):
     lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
 
 
+class ReportBodySchema(Strict):
+    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    value = FiniteFloat(required=True)
+
+
+class PruneSchema(ma.Schema):
+    prune = fields.Boolean(metadata={"description": "True when the study's pruner says stop this trial now."})
+
+
+class CurveArgsSchema(Strict):
+    numbers = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True)
+    max_points = fields.Integer(load_default=500, validate=validate.Range(min=2, max=10_000))
+
+    @ma.pre_load
+    def split_commas(self, data: Any, **kwargs: Any) -> Any:
+        return comma_separated(data, "numbers")
+
+
+class CurveSchema(ma.Schema):
+    number = fields.Integer()
+    points = fields.List(fields.Tuple((fields.Integer(), fields.Float())), metadata={"description": "[step, value]"})
+
+
+class CurveListSchema(ma.Schema):
+    curves = fields.List(fields.Nested(CurveSchema))
+
+
+class EnqueueBodySchema(Strict):
+    configurations = fields.List(
+        fields.Dict(keys=fields.String()),
+        required=True,
+        metadata={"description": "Exact params, checked against the space."},
+    )
+
+
+class EnqueuedSchema(ma.Schema):
+    id = fields.Integer()
+    params = fields.Dict()
+
+
+class EnqueuedListSchema(ma.Schema):
+    enqueued = fields.List(fields.Nested(EnqueuedSchema))
+
+
+class NoteBodySchema(Strict):
+    note = fields.String(required=True, metadata={"description": "Up to 2000 characters; empty clears the note."})
+
+
 class TrialListArgsSchema(Strict):
     state = fields.List(
         fields.String(validate=validate.OneOf([s.value for s in TrialState])),
@@ -162,11 +234,7 @@ class TrialListArgsSchema(Strict):
 
     @ma.pre_load
     def split_commas(self, data: Any, **kwargs: Any) -> Any:
-        states = data.getlist("state") if hasattr(data, "getlist") else data.get("state")
-        if states:
-            data = dict(data)
-            data["state"] = [s for item in states for s in str(item).split(",") if s]
-        return data
+        return comma_separated(data, "state")
 
 
 class StudyListArgsSchema(Strict):
@@ -191,6 +259,7 @@ class TrialSchema(ma.Schema):
     retry_of = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
     lease_expires_at = Timestamp(allow_none=True)
+    note = fields.String(allow_none=True)
 
 
 class TrialListSchema(ma.Schema):
@@ -246,7 +315,10 @@ class StudySchema(ma.Schema):
     metadata = fields.Dict()
     max_retries = fields.Integer()
     lease_seconds = fields.Float()
+    pruner = fields.Dict()
     state = fields.String(metadata={"description": "active or paused"})
+    note = fields.String(allow_none=True)
+    queued = fields.Integer(metadata={"description": "Configurations waiting to be handed out first."})
     created_at = Timestamp()
     counts = fields.Nested(CountsSchema)
     points = fields.Dict(

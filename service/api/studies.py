@@ -7,9 +7,12 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.study import Study
+from .auth import current_token, requires
 from .context import services
+from .idempotency import idempotent
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
 
 blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Register, read and delete studies.")
@@ -29,7 +32,10 @@ def study_out(study: Study) -> dict[str, Any]:
         "metadata": dict(spec.metadata),
         "max_retries": spec.max_retries,
         "lease_seconds": spec.lease_seconds,
+        "pruner": dict(spec.pruner),
         "state": "paused" if study.paused else "active",
+        "note": study.extra.get("note"),
+        "queued": study.extra.get("queued", 0),
         "created_at": study.created_at,
         "counts": counts,
         "points": study.extra.get("points"),
@@ -39,7 +45,8 @@ def study_out(study: Study) -> dict[str, Any]:
 
 @blp.route("")
 class StudyCollection(MethodView):
-    @blp.arguments(StudyListArgsSchema, location="query")
+    @requires(Scope.READ)
+    @blp.arguments(StudyListArgsSchema(), location="query")
     @blp.response(200, StudyListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List studies by name, with counts and best trial."""
@@ -47,13 +54,18 @@ class StudyCollection(MethodView):
         max_page = services().settings.limits.max_page_size
         if limit > max_page:
             raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
-        studies, next_cursor = services().studies.list(args["cursor"], limit)
+        token = current_token()
+        studies, next_cursor = services().studies.list(
+            args["cursor"], limit, visible=lambda name: services().access.visible(token, name)
+        )
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
 
 @blp.route("/<name>")
 class StudyItem(MethodView):
-    @blp.arguments(StudyBodySchema)
+    @requires(Scope.ADMIN)
+    @idempotent
+    @blp.arguments(StudyBodySchema())
     @blp.response(200, StudySchema, description="The study existed with this same spec.")
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:
@@ -61,11 +73,14 @@ class StudyItem(MethodView):
         study, created = services().studies.put(name, body)
         return study_out(study), 201 if created else 200
 
+    @requires(Scope.READ)
     @blp.response(200, StudySchema)
     def get(self, name: str) -> dict[str, Any]:
         """A study: its spec, trial counts by state and best trial."""
         return study_out(services().studies.get(name))
 
+    @requires(Scope.ADMIN)
+    @idempotent
     @blp.response(204)
     def delete(self, name: str) -> None:
         """Delete a study and all its trials."""

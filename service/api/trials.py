@@ -7,13 +7,17 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.trial import Outcome, Trial, TrialState
+from .auth import requires
 from .context import idempotency, services
+from .fast_dump import compile_dumper
+from .idempotency import idempotent
 from .schemas import (
     AskBodySchema,
     HeartbeatBodySchema,
@@ -28,6 +32,8 @@ blp = Blueprint(
     "trials", __name__, url_prefix="/v1/studies/<name>", description="Ask for trials, tell results, read trials."
 )
 
+dump_trial = compile_dumper(TrialSchema())
+
 CSV_FIELDS = (
     "number",
     "state",
@@ -40,14 +46,16 @@ CSV_FIELDS = (
     "attempt",
     "retry_of",
     "error",
+    "note",
 )
 
 
 @blp.route("/trials/ask")
 class Ask(MethodView):
-    @blp.arguments(AskBodySchema)
+    @requires(Scope.WRITE)
+    @blp.arguments(AskBodySchema())
     @blp.response(200, TrialListSchema)
-    def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], name: str) -> Response:
         """Ask for `count` new trials (an Idempotency-Key makes a retried ask return the same ones)."""
         trials = services().ask_tell.ask(
             name,
@@ -57,39 +65,53 @@ class Ask(MethodView):
             lease_seconds=body["lease_seconds"],
             idempotency=idempotency(),
         )
-        return {"trials": trials}
+        return jsonify({"trials": [dump_trial(t) for t in trials]})
 
 
 @blp.route("/trials/<int:number>/tell")
 class Tell(MethodView):
-    @blp.arguments(TellBodySchema)
+    @requires(Scope.WRITE)
+    @blp.arguments(TellBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
+    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Tell a trial's outcome: complete with a value, failed with an error, or pruned."""
         outcome = Outcome(TrialState(body["state"]), body["value"], body["error"])
-        return services().ask_tell.tell(name, number, outcome, idempotency=idempotency())
+        return jsonify(dump_trial(services().ask_tell.tell(name, number, outcome, idempotency=idempotency())))
 
 
 @blp.route("/trials/<int:number>/heartbeat")
 class Heartbeat(MethodView):
-    @blp.arguments(HeartbeatBodySchema)
+    @requires(Scope.WRITE)
+    @idempotent
+    @blp.arguments(HeartbeatBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Trial:
+    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Renew a running trial's lease."""
-        return services().ask_tell.heartbeat(name, number, body["lease_seconds"])
+        return jsonify(dump_trial(services().ask_tell.heartbeat(name, number, body["lease_seconds"])))
 
 
 @blp.route("/trials")
 class TrialCollection(MethodView):
-    @blp.arguments(TrialListArgsSchema, location="query")
+    @requires(Scope.READ)
+    @blp.arguments(TrialListArgsSchema(), location="query")
     @blp.response(200, TrialListSchema, description="A page of trials; or CSV with format=csv.")
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": TrialListSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
     def get(self, args: dict[str, Any], name: str) -> Any:
         """List trials: filter by state, order by number or value, page with next_cursor."""
         states = frozenset(TrialState(s) for s in args["state"]) if args.get("state") else None
         trials = services().trials
         if args["format"] == "csv":
-            handle = services().studies.handle(name)
             rows = trials.iterate(name, states=states, order=args["order"])
+            handle = services().studies.handle(name)
             return Response(
                 stream_with_context(_csv(rows, [p.name for p in handle.spec.space.params])),
                 mimetype="text/csv",
@@ -104,6 +126,7 @@ class TrialCollection(MethodView):
 
 @blp.route("/trials/<int:number>")
 class TrialItem(MethodView):
+    @requires(Scope.READ)
     @blp.response(200, TrialSchema)
     def get(self, name: str, number: int) -> Trial:
         """One trial."""
@@ -112,6 +135,7 @@ class TrialItem(MethodView):
 
 @blp.route("/best")
 class Best(MethodView):
+    @requires(Scope.READ)
     @blp.response(200, TrialSchema)
     def get(self, name: str) -> Trial:
         """The best complete trial (404 until one exists)."""

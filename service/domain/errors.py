@@ -5,6 +5,8 @@ HoneError
  ├── NotFound              no such study or trial (404)
  ├── Conflict              the request clashes with stored state (409)
  ├── LimitExceeded         a configured size limit was hit (413 or 422, see the table)
+ ├── Unauthenticated       no API token, or an unknown one (401)
+ ├── Forbidden             the token lacks the scope or the study prefix (403)
  └── StorageUnavailable    Redis cannot be reached; safe to retry (503)
 """
 
@@ -40,6 +42,14 @@ class Conflict(HoneError):
 
 class LimitExceeded(HoneError):
     code = "limit_exceeded"
+
+
+class Unauthenticated(HoneError):
+    code = "unauthorized"
+
+
+class Forbidden(HoneError):
+    code = "forbidden"
 
 
 class StorageUnavailable(HoneError):

@@ -43,6 +43,7 @@ class StudySpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     max_retries: int = DEFAULT_MAX_RETRIES
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": "none"})
 
     @classmethod
     def from_dict(
@@ -59,6 +60,7 @@ class StudySpec:
             metadata=dict(data.get("metadata") or {}),
             max_retries=int(data.get("max_retries", DEFAULT_MAX_RETRIES)),
             lease_seconds=lease,
+            pruner=dict(data.get("pruner") or {"name": "none"}),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +72,7 @@ class StudySpec:
             "metadata": dict(self.metadata),
             "max_retries": self.max_retries,
             "lease_seconds": self.lease_seconds,
+            "pruner": dict(self.pruner),
         }
 
     def differences(self, other: StudySpec) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -29,8 +29,11 @@ class Outcome:
     value: float | None = None
     error: str | None = None
 
-    def same_as(self, other: Outcome) -> bool:
-        return (self.state, self.value, self.error) == (other.state, other.value, other.error)
+    def same_as(self, told: Outcome) -> bool:
+        """Whether `told`, a tell received now, repeats this recorded outcome."""
+        if told.state is TrialState.PRUNED and told.value is None and self.state is TrialState.PRUNED:
+            return told.error == self.error  # the value was filled in from the trial's curve
+        return (self.state, self.value, self.error) == (told.state, told.value, told.error)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Trial:
     retry_of: int | None = None
     error: str | None = None
     lease_expires_at: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
     @property
     def outcome(self) -> Outcome:

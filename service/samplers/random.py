@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
-
-import numpy as np
 
 from .base import Draw, Sampler, SamplerState
 
@@ -14,6 +13,7 @@ class RandomSampler(Sampler):
 
     def suggest(self, draw: Draw, state: SamplerState) -> dict[str, Any]:
         # Seeding by (study seed, trial number) makes a trial's params independent of which
-        # worker asked and in what order.
-        rng = np.random.default_rng([self.seed, draw.number, draw.attempt])
-        return self.space.decode(rng.random(len(self.space)).tolist())
+        # worker asked and in what order. Python's Mersenne Twister seeded from an int is a
+        # documented, stable stream, and seeding it costs microseconds.
+        rng = random.Random((self.seed << 64) | (draw.number << 8) | draw.attempt)
+        return self.space.decode([rng.random() for _ in self.space.params])

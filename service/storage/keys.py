@@ -16,6 +16,10 @@ hone:{S}:<uid>:pending          zset   slot -> order: retries, enqueued configs,
 hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued configuration
 hone:{S}:<uid>:levels           hash   "<level>:<a|d|b>" -> asked, done and best value per level
 hone:{S}:<uid>:regions          hash   level -> region JSON (coarse-to-fine zoom history)
+hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learning curve (bounded)
+hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (median pruner)
+hone:{S}:<uid>:rung:<k>         zset   number -> value at ASHA rung k
+hone:{S}:<uid>:notes            hash   number -> a short note on that trial
 hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key, expires after 24 h
 """
 
@@ -83,3 +87,16 @@ class StudyKeys:
     @property
     def regions(self) -> str:
         return self._data("regions")
+
+    @property
+    def notes(self) -> str:
+        return self._data("notes")
+
+    def curve(self, number: int) -> str:
+        return self._data(f"curve:{number}")
+
+    def step(self, step: int) -> str:
+        return self._data(f"step:{step}")
+
+    def rung(self, rung: int) -> str:
+        return self._data(f"rung:{rung}")

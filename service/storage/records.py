@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.space import SearchSpace
 from ..domain.trial import Outcome, Trial, TrialState
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial as stored: its record, lease deadline (ms, running trials only) and note."""
+
+    number: int
+    record: str
+    deadline_ms: float | None = None
+    note: str | None = None
+
 
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
@@ -51,7 +63,9 @@ def parse_ask(text: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def decode_trial(number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None) -> Trial:
+def decode_trial(
+    number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None, note: str | None = None
+) -> Trial:
     ask_text, _, result_text = record.partition("\n")
     ask = json.loads(ask_text)
     result = json.loads(result_text) if result_text else {}
@@ -70,4 +84,9 @@ def decode_trial(number: int, record: str, space: SearchSpace, lease_deadline_ms
         retry_of=ask.get("r"),
         error=result.get("e"),
         lease_expires_at=lease_deadline_ms / 1000 if lease_deadline_ms and state is TrialState.RUNNING else None,
+        note=note,
     )
+
+
+def decode_stored(stored: StoredTrial, space: SearchSpace) -> Trial:
+    return decode_trial(stored.number, stored.record, space, stored.deadline_ms, stored.note)

@@ -25,8 +25,12 @@ class Scripts:
     commit: Script
     create: Script
     delete: Script
+    enqueue: Script
     expire: Script
     heartbeat: Script
+    note: Script
+    report: Script
+    set_study_field: Script
     tell: Script
     top: Script
 

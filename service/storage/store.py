@@ -11,8 +11,11 @@ from typing import Any
 import redis
 
 from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable
+from ..metrics import REDIS_ERRORS, observe_expired
+from ..pruners import ReportPlan
 from ..samplers.base import SamplerState
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
+from .records import StoredTrial
 from .scripts import Scripts
 
 EXPIRE_BATCH = 100  # leases expired per call: bounds a call's work after a long outage
@@ -70,6 +73,7 @@ class Replay:
 class TellResult:
     status: str  # "ok" | "told" | "reoffered"
     record: str
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,11 @@ class Store:
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            REDIS_ERRORS.inc()
             raise StorageUnavailable(f"Redis is unreachable: {exc}") from exc
         except redis.ResponseError as exc:
             if "LOADING" in str(exc) or "MASTERDOWN" in str(exc) or "READONLY" in str(exc):
+                REDIS_ERRORS.inc()
                 raise StorageUnavailable(f"Redis is not ready: {exc}") from exc
             raise
 
@@ -202,6 +208,7 @@ class Store:
             state = SamplerState(
                 level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=json.loads(reply[5])
             )
+            observe_expired(int(reply[8]))
             return Reservation(int(reply[1]), state, int(reply[6]), int(reply[7]), int(reply[8]), tuple(slots))
         if status == "resumed":
             return [int(n) for n in reply[2:]]
@@ -303,7 +310,16 @@ class Store:
         idempotency: str | None,
         answer: str,
     ) -> TellResult | Replay:
-        script_keys = [keys.study, keys.trials, keys.leases, keys.values, keys.pending, keys.levels]
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.leases,
+            keys.values,
+            keys.pending,
+            keys.levels,
+            keys.curve(number),
+            keys.notes,
+        ]
         if idempotency:
             script_keys.append(idempotency_key(keys.name, idempotency))
         with self._guard():
@@ -313,21 +329,22 @@ class Store:
             )
         status = reply[0]
         if status in ("ok", "told", "reoffered"):
-            return TellResult(status, reply[1])
+            return TellResult(status, reply[1], reply[2])
         if status == "replay":
             return _replay(reply[1])
         self._raise_for(status, reply)
         raise AssertionError(status)
 
-    def heartbeat(self, keys: StudyKeys, number: int, lease_ms: int) -> tuple[str, str, int | None]:
-        """("ok", record, deadline ms) or ("finished", record, None)."""
+    def heartbeat(self, keys: StudyKeys, number: int, lease_ms: int) -> tuple[str, StoredTrial]:
+        """("ok", the trial with its new deadline) or ("finished", the trial)."""
         with self._guard():
             reply = self.scripts.heartbeat(
-                keys=[keys.study, keys.trials, keys.leases, keys.reserved, keys.pending],
+                keys=[keys.study, keys.trials, keys.leases, keys.reserved, keys.pending, keys.notes],
                 args=[keys.uid, number, lease_ms, EXPIRE_BATCH],
             )
         self._raise_for(reply[0], reply)
-        return reply[0], reply[1], int(reply[2]) if reply[0] == "ok" else None
+        deadline = int(reply[3]) if reply[0] == "ok" else None
+        return reply[0], StoredTrial(number, reply[1], deadline, reply[2])
 
     def expire(self, keys: StudyKeys) -> int:
         with self._guard():
@@ -339,31 +356,109 @@ class Store:
             )
         if expired < 0:
             raise StaleStudy("no such study", code="study_not_found")
+        observe_expired(expired)
         return expired
+
+    # -- panda mode: curves, pruning, hand controls -----------------------------------------
+
+    def report(
+        self, keys: StudyKeys, number: int, step: int, value: float, plan: ReportPlan, max_points: int, direction: str
+    ) -> tuple[str | None, bool]:
+        """(None, prune?) for a running trial; (its record, False) when it has finished."""
+        script_keys = [keys.study, keys.trials, keys.curve(number)]
+        script_keys.append(keys.step(step) if plan.mode == "median" else keys.curve(number))
+        script_keys.extend(keys.rung(k) for k in plan.rungs)
+        args: list[str | int] = [keys.uid, number, step, repr(value), max_points, plan.mode, direction]
+        args += [plan.warmup_steps, plan.min_trials, plan.reduction_factor]
+        with self._guard():
+            reply = self.scripts.report(keys=script_keys, args=args)
+        self._raise_for(reply[0], reply)
+        if reply[0] == "finished":
+            return reply[1], False
+        return None, bool(reply[1])
+
+    def curves(self, keys: StudyKeys, numbers: Sequence[int]) -> list[list[tuple[int, float]]]:
+        """Each trial's learning curve as (step, value) pairs, by step."""
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            for number in numbers:
+                pipe.zrange(keys.curve(number), 0, -1)
+            reply = pipe.execute()
+        return [[(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)] for points in reply]
+
+    def enqueue(self, keys: StudyKeys, configurations: Sequence[str]) -> list[int]:
+        with self._guard():
+            reply = self.scripts.enqueue(
+                keys=[keys.study, keys.pending, keys.enqueued], args=[keys.uid, *configurations]
+            )
+        self._raise_for(reply[0], reply)
+        return [int(i) for i in reply[1:]]
+
+    def pending_count(self, keys: StudyKeys) -> int:
+        with self._guard():
+            return int(self.client.zcard(keys.pending))
+
+    def set_study_field(self, keys: StudyKeys, field_name: str, value: str) -> None:
+        with self._guard():
+            done = self.scripts.set_study_field(keys=[keys.study], args=[keys.uid, field_name, value])
+        if not done:
+            raise StaleStudy("no such study", code="study_not_found")
+
+    def set_note(self, keys: StudyKeys, number: int, note: str) -> None:
+        """Set a trial's note ('' clears it)."""
+        with self._guard():
+            reply = self.scripts.note(keys=[keys.study, keys.trials, keys.notes], args=[keys.uid, number, note])
+        self._raise_for(reply[0], reply)
+
+    # -- idempotency for writes without their own script ---------------------------------
+
+    def idempotency_begin(self, name: str, key: str) -> Replay | None:
+        """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict."""
+        redis_key = idempotency_key(name, key)
+        with self._guard():
+            if self.client.set(redis_key, "pending", nx=True, px=60_000):
+                return None
+            stored = self.client.get(redis_key)
+        if stored is None or stored == "pending":
+            self._raise_for("busy", [])
+        return _replay(stored)
+
+    def idempotency_finish(self, name: str, key: str, answer: str) -> None:
+        with self._guard():
+            self.client.set(idempotency_key(name, key), answer, ex=86_400)
+
+    def idempotency_abort(self, name: str, key: str) -> None:
+        with self._guard():
+            self.client.delete(idempotency_key(name, key))
 
     # -- reads -------------------------------------------------------------------------------
 
-    def records(self, keys: StudyKeys, numbers: Sequence[int]) -> list[tuple[str | None, float | None]]:
-        """(record, lease deadline ms) for each number; None where there is no trial."""
+    def records(self, keys: StudyKeys, numbers: Sequence[int]) -> list[StoredTrial]:
+        """The stored trials among these numbers, in their order; missing numbers are skipped."""
         if not numbers:
             return []
         with self._guard():
             pipe = self.client.pipeline(transaction=False)
             pipe.hmget(keys.trials, list(numbers))
+            pipe.hmget(keys.notes, list(numbers))
             for number in numbers:
                 pipe.zscore(keys.leases, number)
             reply = pipe.execute()
-        return list(zip(reply[0], reply[1:], strict=False))
+        return [
+            StoredTrial(number, record, deadline, note)
+            for number, record, note, deadline in zip(numbers, reply[0], reply[1], reply[2:], strict=True)
+            if record is not None
+        ]
 
-    def top(self, keys: StudyKeys, direction: str, k: int) -> list[tuple[int, str]]:
+    def top(self, keys: StudyKeys, direction: str, k: int) -> list[StoredTrial]:
         with self._guard():
-            reply = self.scripts.top(keys=[keys.values, keys.trials], args=[direction, k])
-        return [(int(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
+            reply = self.scripts.top(keys=[keys.values, keys.trials, keys.notes], args=[direction, k])
+        return [StoredTrial(int(reply[i]), reply[i + 1], None, reply[i + 2]) for i in range(0, len(reply), 3)]
 
     def by_value(
         self, keys: StudyKeys, direction: str, after: tuple[float, int] | None, limit: int
-    ) -> list[tuple[int, float, str]]:
-        """Complete trials best first, after a (value, number) cursor.
+    ) -> list[tuple[StoredTrial, float]]:
+        """Complete trials best first (with their values), after a (value, number) cursor.
 
         Redis orders equal scores by member bytes (descending when reversed), so ties are paged
         by comparing members as strings, the way Redis itself ordered them.
@@ -387,8 +482,17 @@ class Store:
                     members = sorted(ms for ms in ties if ms[0] > last)
                     rest = self.client.zrangebyscore(keys.values, f"({value!r}", "+inf", 0, limit, withscores=True)
                 members = (members + list(rest))[:limit]
-            records = self.client.hmget(keys.trials, [m for m, _ in members]) if members else []
-        return [(int(m), s, r) for (m, s), r in zip(members, records, strict=False) if r is not None]
+            if not members:
+                return []
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.trials, [m for m, _ in members])
+            pipe.hmget(keys.notes, [m for m, _ in members])
+            records, notes = pipe.execute()
+        return [
+            (StoredTrial(int(m), r, None, note), score)
+            for (m, score), r, note in zip(members, records, notes, strict=True)
+            if r is not None
+        ]
 
     def trial_count(self, keys: StudyKeys) -> int:
         """How many trial numbers were handed out (numbers run from 0 to this minus one)."""

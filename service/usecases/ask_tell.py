@@ -9,8 +9,9 @@ from typing import Any
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
+from ..metrics import REOFFERED
 from ..samplers import Draw, Scored
-from ..storage.records import ask_record, decode_trial, result_body
+from ..storage.records import ask_record, decode_stored, decode_trial, result_body
 from ..storage.store import Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
 
@@ -152,8 +153,7 @@ class AskTell:
         space = handle.spec.space
 
         def top(k: int) -> list[Scored]:
-            rows = self.store.top(handle.keys, handle.spec.direction.value, k)
-            trials = [decode_trial(number, record, space) for number, record in rows]
+            trials = [decode_stored(row, space) for row in self.store.top(handle.keys, handle.spec.direction.value, k)]
             return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
@@ -164,6 +164,7 @@ class AskTell:
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
         space = handle.spec.space
         if slot.kind == "retry" and slot.payload:
+            REOFFERED.inc()
             original = json.loads(slot.payload)
             packed = original["p"]
             seen.add(json.dumps(packed))
@@ -213,7 +214,7 @@ class AskTell:
             if isinstance(told, Replay):
                 assert idempotency is not None
                 return self.load(handle, [int(check_replay(told, idempotency, "tell"))])[0]
-            trial = decode_trial(number, told.record, handle.spec.space)
+            trial = decode_trial(number, told.record, handle.spec.space, note=told.note)
             if told.status == "reoffered":
                 raise Conflict(
                     f"trial {number} expired and its configuration was handed to another trial; "
@@ -235,8 +236,8 @@ class AskTell:
     def heartbeat(self, name: str, number: int, lease_seconds: float | None = None) -> Trial:
         def run(handle: StudyHandle) -> Trial:
             lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
-            status, record, deadline = self.store.heartbeat(handle.keys, number, lease_ms)
-            trial = decode_trial(number, record, handle.spec.space, deadline)
+            status, stored = self.store.heartbeat(handle.keys, number, lease_ms)
+            trial = decode_stored(stored, handle.spec.space)
             if status == "finished":
                 code = "trial_expired" if trial.state is TrialState.EXPIRED else "trial_finished"
                 raise Conflict(f"trial {number} is {trial.state.value}; there is no lease to renew", code=code)
@@ -245,8 +246,4 @@ class AskTell:
         return self.studies.with_handle(name, run)
 
     def load(self, handle: StudyHandle, numbers: list[int]) -> list[Trial]:
-        return [
-            decode_trial(n, record, handle.spec.space, deadline)
-            for n, (record, deadline) in zip(numbers, self.store.records(handle.keys, numbers), strict=False)
-            if record is not None
-        ]
+        return [decode_stored(stored, handle.spec.space) for stored in self.store.records(handle.keys, numbers)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,10 @@ from ..config import Limits
 from ..domain.errors import Conflict, LimitExceeded, NotFound
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
+from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_trial
+from ..storage.records import decode_stored
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
@@ -60,6 +61,7 @@ class Studies:
             )
         data = dict(body)
         data["sampler"] = normalize_sampler(body.get("sampler"))
+        data["pruner"] = normalize_pruner(body.get("pruner"))
         return StudySpec.from_dict(data, self.limits.max_params, self.limits.max_choices)
 
     def put(self, name: str, body: Mapping[str, Any]) -> tuple[Study, bool]:
@@ -130,7 +132,7 @@ class Studies:
             if header is None or header.uid != handle.uid:
                 raise StaleStudy("no such study", code="study_not_found")
             top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = decode_trial(top[0][0], top[0][1], handle.spec.space) if top else None
+            best = decode_stored(top[0], handle.spec.space) if top else None
             counts = {state: header.counts.get(state.value, 0) for state in TrialState}
             return Study(
                 name=name,
@@ -141,15 +143,25 @@ class Studies:
                 effective_seed=header.seed,
                 counts=counts,
                 best=best,
-                extra={"trials_total": int(header.fields.get("seq", 0)), "points": _points(header)},
+                extra={
+                    "trials_total": int(header.fields.get("seq", 0)),
+                    "note": header.fields.get("note"),
+                    "queued": self.store.pending_count(handle.keys),
+                    "points": _points(header),
+                },
             )
 
         return self.with_handle(name, read)
 
-    def list(self, after: str | None, limit: int) -> tuple[list[Study], str | None]:
+    def list(
+        self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
+    ) -> tuple[list[Study], str | None]:
+        """A page of studies in name order; names that are not `visible` are skipped."""
         studies = []
         names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
+            if not visible(name):
+                continue
             try:
                 studies.append(self.get(name))
             except NotFound:

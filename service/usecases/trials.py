@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.trial import Trial, TrialState
-from ..storage.records import decode_trial
+from ..storage.records import decode_stored
 from ..storage.store import Store
 from .studies import Studies, StudyHandle
 
@@ -30,10 +30,10 @@ class TrialQueries:
     def get(self, name: str, number: int) -> Trial:
         def run(handle: StudyHandle) -> Trial:
             self.store.expire(handle.keys)
-            ((record, deadline),) = self.store.records(handle.keys, [number])
-            if record is None:
+            found = self.store.records(handle.keys, [number])
+            if not found:
                 raise NotFound(f"study {name!r} has no trial {number}", code="trial_not_found")
-            return decode_trial(number, record, handle.spec.space, deadline)
+            return decode_stored(found[0], handle.spec.space)
 
         return self.studies.with_handle(name, run)
 
@@ -42,17 +42,14 @@ class TrialQueries:
             top = self.store.top(handle.keys, handle.spec.direction.value, 1)
             if not top:
                 raise NotFound(f"study {name!r} has no complete trial yet", code="no_complete_trial")
-            return decode_trial(top[0][0], top[0][1], handle.spec.space)
+            return decode_stored(top[0], handle.spec.space)
 
         return self.studies.with_handle(name, run)
 
     def page(
         self, name: str, *, states: frozenset[TrialState] | None, order: str, cursor: str | None, limit: int
     ) -> Page:
-        if order not in ORDERS:
-            raise InvalidInput(f"order must be one of {', '.join(ORDERS)}", code="invalid_order")
-        if order == "value" and states is not None and states != {TrialState.COMPLETE}:
-            raise InvalidInput("order=value lists complete trials only", code="invalid_order")
+        _check_listing(states, order)
 
         def run(handle: StudyHandle) -> Page:
             self.store.expire(handle.keys)
@@ -63,13 +60,21 @@ class TrialQueries:
         return self.studies.with_handle(name, run)
 
     def iterate(self, name: str, *, states: frozenset[TrialState] | None, order: str) -> Iterator[Trial]:
-        cursor = None
-        while True:
-            page = self.page(name, states=states, order=order, cursor=cursor, limit=SCAN_CHUNK)
-            yield from page.trials
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        """Every matching trial, page by page. Checks the query and the study before it starts,
+        so a streamed response never begins with a request that is going to fail."""
+        _check_listing(states, order)
+        self.studies.handle(name)
+
+        def pages() -> Iterator[Trial]:
+            cursor = None
+            while True:
+                page = self.page(name, states=states, order=order, cursor=cursor, limit=SCAN_CHUNK)
+                yield from page.trials
+                if page.next_cursor is None:
+                    return
+                cursor = page.next_cursor
+
+        return pages()
 
     def _by_number(
         self,
@@ -88,14 +93,13 @@ class TrialQueries:
         while len(trials) < limit and 0 <= position < total and scanned < MAX_SCAN_PER_PAGE:
             end = max(position - SCAN_CHUNK, -1) if descending else min(position + SCAN_CHUNK, total)
             numbers = list(range(position, end, step))
-            for number, (record, deadline) in zip(numbers, self.store.records(handle.keys, numbers), strict=False):
-                position = number + step
-                if record is None:
-                    continue
-                trial = decode_trial(number, record, handle.spec.space, deadline)
+            position = numbers[-1] + step
+            for stored in self.store.records(handle.keys, numbers):
+                trial = decode_stored(stored, handle.spec.space)
                 if states is None or trial.state in states:
                     trials.append(trial)
                     if len(trials) == limit:
+                        position = stored.number + step
                         break
             scanned += len(numbers)
         more = 0 <= position < total
@@ -110,9 +114,16 @@ class TrialQueries:
             except ValueError:
                 raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor") from None
         rows = self.store.by_value(handle.keys, handle.spec.direction.value, after, limit)
-        trials = [decode_trial(n, record, handle.spec.space) for n, _, record in rows]
-        next_cursor = f"{rows[-1][1]!r}~{rows[-1][0]}" if len(rows) == limit else None
+        trials = [decode_stored(stored, handle.spec.space) for stored, _ in rows]
+        next_cursor = f"{rows[-1][1]!r}~{rows[-1][0].number}" if len(rows) == limit else None
         return Page(trials, next_cursor)
+
+
+def _check_listing(states: frozenset[TrialState] | None, order: str) -> None:
+    if order not in ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(ORDERS)}", code="invalid_order")
+    if order == "value" and states is not None and states != {TrialState.COMPLETE}:
+        raise InvalidInput("order=value lists complete trials only", code="invalid_order")
 
 
 def _parse_int_cursor(cursor: str) -> int:

@@ -1,7 +1,7 @@
 -- The k best complete trials, best first.
--- KEYS[1] values  KEYS[2] trials
+-- KEYS[1] values  KEYS[2] trials  KEYS[3] notes
 -- ARGV[1] direction  ARGV[2] k
--- Returns {number, record, number, record, ...}
+-- Returns {number, record, note, number, record, note, ...} (note false when there is none)
 local k = tonumber(ARGV[2])
 local numbers
 if ARGV[1] == 'maximize' then
@@ -13,5 +13,6 @@ local out = {}
 for _, n in ipairs(numbers) do
   table.insert(out, n)
   table.insert(out, redis.call('HGET', KEYS[2], n))
+  table.insert(out, redis.call('HGET', KEYS[3], n))
 end
 return out

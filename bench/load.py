@@ -1,0 +1,204 @@
+"""Ask+tell throughput and latency: Hone over keep-alive HTTP beside Optuna's JournalRedis, one run.
+
+    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/python bench/load.py --workers 1,2,4,8,16 --seconds 10 --repeat 3 --record
+
+N worker processes loop ask -> tell for a fixed time against one study. Hone runs under gunicorn
+with its default settings; Optuna 5 uses JournalStorage on a JournalRedisBackend on the same Redis
+server, with its random and TPE samplers. Each configuration runs `--repeat` times, interleaved,
+and the medians are reported with the Hone/Optuna ratio measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import SPACE, Gunicorn, median, objective, optuna_params, percentile, record, start_redis
+
+STUDY = "load"
+
+
+class StdlibHTTP:
+    """Keep-alive JSON over http.client: the leanest client, so the 2 cores go to the service."""
+
+    def __init__(self, url: str) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def post(self, path: str, body: dict) -> dict:
+        self.connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {payload[:200]!r}")
+        return json.loads(payload)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class HttpxHTTP:
+    """The same over httpx, the client the hone package uses."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.client = httpx.Client(base_url=url, timeout=30)
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.client.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CLIENTS = {"stdlib": StdlibHTTP, "httpx": HttpxHTTP}
+
+
+def hone_worker(url: str, client: str, start: float, seconds: float) -> tuple[int, list[float], list[float]]:
+    http = CLIENTS[client](url)
+    asks, tells = [], []
+    time.sleep(max(0.0, start - time.time()))
+    while time.time() < start + seconds:
+        t0 = time.perf_counter()
+        trial = http.post(f"/v1/studies/{STUDY}/trials/ask", {})["trials"][0]
+        t1 = time.perf_counter()
+        http.post(
+            f"/v1/studies/{STUDY}/trials/{trial['number']}/tell",
+            {"state": "complete", "value": objective(trial["params"])},
+        )
+        t2 = time.perf_counter()
+        asks.append(t1 - t0)
+        tells.append(t2 - t1)
+    http.close()
+    return len(asks), asks, tells
+
+
+def optuna_worker(
+    redis_url: str, sampler_name: str, start: float, seconds: float
+) -> tuple[int, list[float], list[float]]:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalRedisBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler() if sampler_name == "tpe" else optuna.samplers.RandomSampler()
+    study = optuna.load_study(study_name=STUDY, storage=JournalStorage(JournalRedisBackend(redis_url)), sampler=sampler)
+    asks, tells = [], []
+    time.sleep(max(0.0, start - time.time()))
+    while time.time() < start + seconds:
+        t0 = time.perf_counter()
+        trial = study.ask()
+        params = optuna_params(trial)
+        t1 = time.perf_counter()
+        study.tell(trial, objective(params))
+        t2 = time.perf_counter()
+        asks.append(t1 - t0)
+        tells.append(t2 - t1)
+    return len(asks), asks, tells
+
+
+def run(pool_size: int, target: Any, args: tuple[Any, ...], seconds: float) -> dict[str, float]:
+    start = time.time() + 2.0  # every process is up and connected before the clock starts
+    with multiprocessing.get_context("spawn").Pool(pool_size) as pool:
+        results = pool.starmap(target, [(*args, start, seconds)] * pool_size)
+    asks = [a for _, worker_asks, _ in results for a in worker_asks]
+    tells = [t for _, _, worker_tells in results for t in worker_tells]
+    pairs = sum(count for count, _, _ in results)
+    return {
+        "pairs_per_s": pairs / seconds,
+        "ask_p50_ms": percentile(asks, 0.5) * 1000,
+        "ask_p99_ms": percentile(asks, 0.99) * 1000,
+        "tell_p50_ms": percentile(tells, 0.5) * 1000,
+        "tell_p99_ms": percentile(tells, 0.99) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", default="1,2,4,8,16")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--samplers", default="random,tpe", help="Optuna samplers to run beside Hone")
+    parser.add_argument("--clients", default="stdlib,httpx", help="HTTP clients Hone's workers use")
+    parser.add_argument(
+        "--redis",
+        default="tcp",
+        choices=["tcp", "unix"],
+        help="reach Redis over loopback TCP (as over a network) or a unix socket",
+    )
+    parser.add_argument("--record", action="store_true", help="write bench/results/load-<date>.md")
+    args = parser.parse_args()
+    workers = [int(n) for n in args.workers.split(",")]
+    systems = [f"hone-{c}" for c in args.clients.split(",") if c]
+    systems += [f"optuna-{s}" for s in args.samplers.split(",") if s]
+
+    import httpx
+    import optuna
+    import redis
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalRedisBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_redis(Path(tmp) / "redis", tcp=args.redis == "tcp")
+        db = redis.Redis.from_url(server.url)
+        hone = Gunicorn({"REDIS_URL": server.url}).start()
+        try:
+            for repeat in range(args.repeat):
+                for n in workers:
+                    for system in systems:
+                        db.flushall()
+                        kind, variant = system.split("-")
+                        if kind == "hone":
+                            httpx.put(
+                                f"{hone.url}/v1/studies/{STUDY}", json={"space": SPACE, "sampler": {"name": "random"}}
+                            )
+                            result = run(n, hone_worker, (hone.url, variant), args.seconds)
+                        else:
+                            storage = JournalStorage(JournalRedisBackend(server.url))
+                            optuna.create_study(study_name=STUDY, storage=storage)
+                            result = run(n, optuna_worker, (server.url, variant), args.seconds)
+                        runs.setdefault((system, n), []).append(result)
+                        print(f"repeat {repeat + 1} {system:14s} {n:2d} workers: {result['pairs_per_s']:8.1f} pairs/s")
+        finally:
+            hone.stop()
+            server.stop()
+
+    lines = [
+        f"{args.seconds:g} s per run, {args.repeat} runs per row, medians; Hone: gunicorn "
+        "(default settings: 2 gevent workers), random sampler, workers on http.client (hone-stdlib) or httpx "
+        f"(hone-httpx); Optuna 5 JournalRedisBackend on the same Redis, reached over {args.redis}. Workers, "
+        "service and Redis share the machine's cores.",
+        "",
+        "| system | workers | pairs/s | ask p50 ms | ask p99 ms | tell p50 ms | tell p99 ms | best Hone / this |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n in workers:
+        hone_rate = max(median([r["pairs_per_s"] for r in runs[(s, n)]]) for s in systems if s.startswith("hone"))
+        for system in systems:
+            rows = runs[(system, n)]
+            rate = median([r["pairs_per_s"] for r in rows])
+            cells = [median([r[k] for r in rows]) for k in ("ask_p50_ms", "ask_p99_ms", "tell_p50_ms", "tell_p99_ms")]
+            ratio = "" if system.startswith("hone") else f"{hone_rate / rate:.1f}x"
+            lines.append(f"| {system} | {n} | {rate:.0f} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {ratio} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.record:
+        print("written to", record("load", table))
+
+
+if __name__ == "__main__":
+    main()

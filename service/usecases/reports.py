@@ -1,0 +1,69 @@
+"""Intermediate results: learning-curve points, the pruner's verdict, and reading curves back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..config import Limits
+from ..domain.errors import Conflict, InvalidInput
+from ..domain.trial import TrialState
+from ..pruners import plan
+from ..storage.records import decode_trial
+from ..storage.store import Store
+from .studies import Studies, StudyHandle
+
+
+@dataclass(frozen=True)
+class Curve:
+    number: int
+    points: list[tuple[int, float]]
+
+
+class Reports:
+    def __init__(self, studies: Studies, store: Store, limits: Limits) -> None:
+        self.studies = studies
+        self.store = store
+        self.limits = limits
+
+    def report(self, name: str, number: int, step: int, value: float) -> bool:
+        """Record value at step for a running trial; True when the pruner says stop."""
+
+        def run(handle: StudyHandle) -> bool:
+            record, prune = self.store.report(
+                handle.keys,
+                number,
+                step,
+                value,
+                plan(handle.spec.pruner, step),
+                self.limits.max_curve_points,
+                handle.spec.direction.value,
+            )
+            if record is not None:
+                state = decode_trial(number, record, handle.spec.space).state
+                code = "trial_expired" if state is TrialState.EXPIRED else "trial_finished"
+                raise Conflict(f"trial {number} is {state.value}; only running trials report", code=code)
+            return prune
+
+        return self.studies.with_handle(name, run)
+
+    def curves(self, name: str, numbers: Sequence[int], max_points: int) -> list[Curve]:
+        if len(numbers) > self.limits.max_page_size:
+            raise InvalidInput(f"at most {self.limits.max_page_size} trials per request", code="invalid_numbers")
+
+        def run(handle: StudyHandle) -> list[Curve]:
+            curves = self.store.curves(handle.keys, numbers)
+            return [Curve(n, _thin(points, max_points)) for n, points in zip(numbers, curves, strict=True)]
+
+        return self.studies.with_handle(name, run)
+
+
+def _thin(points: list[tuple[int, float]], max_points: int) -> list[tuple[int, float]]:
+    """Every k-th point and the last, so a long curve keeps its shape in few points."""
+    if len(points) <= max_points:
+        return points
+    stride = -(-len(points) // max_points)
+    thinned = points[::stride]
+    if thinned[-1] != points[-1]:
+        thinned[-1] = points[-1]
+    return thinned
