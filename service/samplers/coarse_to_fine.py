@@ -13,7 +13,7 @@ Against getting trapped: the exploration share; a region sized by a top fraction
 (at least three, not the single best) with a margin and a floor on its width, so one lucky noisy
 value cannot collapse it; a best on the region's edge keeps the region's width, so the next one
 reaches past that edge; a level with no improvement zooms closer (around a converged optimum the
-better part of the region is small), and the third in a row, or one already at the floor,
+better part of the region is small), and the fourth in a row, or one already at the floor,
 restarts from the whole space.
 """
 
@@ -36,10 +36,11 @@ from .base import Advance, Draw, Sampler, SamplerState, Scored, TopLoader
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
-RESTART_AFTER = 3  # levels in a row without improvement before starting again from the whole space
-SHRINK = 0.5  # a zoom at least halves the region's width on every param
+RESTART_AFTER = 4  # levels in a row without improvement before starting again from the whole space
+SHRINK = 0.6  # a zoom narrows the region to at most this share of its width on every param
 EDGE = 0.1  # the best is "on an edge" within this fraction of the region's width from it
 LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than space-filling the box
+JITTER = 0.25  # spread of a recombined value around its elite trial's, as a share of the box's width
 ELITE = 5  # best trials a zoomed level recombines (each param's value taken from one of them)
 ENGINE_CACHE = 8  # scrambled Sobol engines kept per sampler, one per recent level
 
@@ -165,7 +166,7 @@ class CoarseToFineSampler(Sampler):
             x = coords[int(rng.integers(len(coords)))]
             if not isinstance(param, CategoricalParam):
                 low, high = box.get(param.name, (0.0, 1.0))
-                x = min(max(x + rng.normal(0, (high - low) / 4), low), high)
+                x = min(max(x + rng.normal(0, JITTER * (high - low)), low), high)
             unit.append(x)
         return unit
 
