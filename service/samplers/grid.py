@@ -8,6 +8,7 @@ so concurrent workers never share a point. `shuffle` visits the indices in a see
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -135,10 +136,7 @@ class GridSampler(Sampler):
     def _decode(self, nodes: tuple[_Node, ...], index: int, out: dict[str, Any]) -> None:
         for node in nodes:
             index, digit = divmod(index, node.size)
-            # Find the value whose block holds the digit (blocks are short: one per value).
-            k = len(node.offsets) - 1
-            while node.offsets[k] > digit:
-                k -= 1
+            k = bisect.bisect_right(node.offsets, digit) - 1  # the value whose block holds the digit
             out[node.param.name] = node.values[k]
             self._decode(node.children[k], digit - node.offsets[k], out)
 
