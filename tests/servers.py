@@ -115,9 +115,15 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not become ready")
 
     def worker_pids(self) -> list[int]:
+        """gunicorn's worker processes (the master's other child may be the embedded Redis)."""
         assert self.process is not None
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
-        return [int(pid) for pid in out.split()]
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        workers = []
+        for pid in children.split():
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"gunicorn" in argv:  # `python -m gunicorn ...`, as start() runs it
+                workers.append(int(pid))
+        return workers
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -121,3 +121,12 @@ def test_an_error_page_that_is_not_hones_still_maps_to_the_tree() -> None:
     assert (error.status, error.code, error.message) == (502, "http_502", "Bad Gateway")
     teapot = error_from_response(httpx.Response(418, json={"error": {"code": "teapot", "message": "no"}}))
     assert type(teapot) is hone.APIError and teapot.code == "teapot" and teapot.details is None
+
+
+def test_errors_survive_pickling_across_processes() -> None:
+    import pickle
+
+    error = hone.Conflict(409, "trial_finished", "trial 3 is already complete", {"state": "complete"})
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is hone.Conflict
+    assert (copy.status, copy.code, copy.message, copy.details) == (409, "trial_finished", error.message, error.details)

@@ -52,6 +52,10 @@ class APIError(HoneError):
         self.message = message
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (optimize with processes, multiprocessing pools).
+        return (type(self), (self.status, self.code, self.message, self.details))
+
 
 class InvalidRequest(APIError):
     pass

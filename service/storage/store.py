@@ -20,6 +20,9 @@ from .scripts import Scripts
 
 EXPIRE_BATCH = 100  # leases expired per call: bounds a call's work after a long outage
 RESERVATION_MS = 60_000  # an ask commits within milliseconds; a minute means its process died
+# How long a retry with the same Idempotency-Key waits (409 request_in_progress) for the first
+# attempt: that attempt answers in milliseconds, so after this its process is taken for dead.
+PENDING_MS = 10_000
 SWEEP_BATCH = 500
 
 
@@ -197,7 +200,17 @@ class Store:
         with self._guard():
             reply = self.scripts.ask(
                 keys=script_keys,
-                args=[keys.uid, count, RESERVATION_MS, EXPIRE_BATCH, worker, int(resume), lease_ms, max_trials],
+                args=[
+                    keys.uid,
+                    count,
+                    RESERVATION_MS,
+                    EXPIRE_BATCH,
+                    worker,
+                    int(resume),
+                    lease_ms,
+                    max_trials,
+                    PENDING_MS,
+                ],
             )
         status = reply[0]
         if status == "ok":
@@ -416,7 +429,7 @@ class Store:
         """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict."""
         redis_key = idempotency_key(name, key)
         with self._guard():
-            if self.client.set(redis_key, "pending", nx=True, px=60_000):
+            if self.client.set(redis_key, "pending", nx=True, px=PENDING_MS):
                 return None
             stored = self.client.get(redis_key)
         if stored is None or stored == "pending":

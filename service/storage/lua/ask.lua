@@ -3,7 +3,7 @@
 -- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] count  ARGV[3] reservation ttl ms  ARGV[4] expiry batch limit
 -- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms (for resumed trials)
--- ARGV[8] max trials per study (0 = no limit)
+-- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
 -- Returns one of:
 --   {'gone'}                         no study with this uid
 --   {'replay', stored}               the idempotency key already has an answer
@@ -78,7 +78,7 @@ if #slots == 0 then
   return {'exhausted', redis.call('HGET', k_study, 'n_running')}
 end
 local first = redis.call('HINCRBY', k_study, 'seq', #slots) - #slots
-if k_idem then redis.call('SET', k_idem, 'pending', 'PX', 60000) end
+if k_idem then redis.call('SET', k_idem, 'pending', 'PX', tonumber(ARGV[9])) end
 
 local out = {'ok', now, level, redis.call('HGET', k_study, 'sver'), redis.call('HGET', k_study, 'lstart'),
   redis.call('HGET', k_study, 'sstate'), redis.call('HGET', KEYS[7], level .. ':a') or '0',
