@@ -42,6 +42,7 @@ REQUIRED = {
     ("get", "/v1/studies/{name}/best"): "read",
     ("post", "/v1/studies/{name}/trials/{number}/report"): "write",
     ("get", "/v1/studies/{name}/curves"): "read",
+    ("get", "/v1/studies/{name}/regions"): "read",
     ("post", "/v1/studies/{name}/enqueue"): "write",
     ("post", "/v1/studies/{name}/pause"): "write",
     ("post", "/v1/studies/{name}/resume"): "write",

@@ -130,7 +130,7 @@ def test_enqueued_configurations_come_first_in_order(api: Any) -> None:
     assert api.get("/v1/studies/s").get_json()["queued"] == 2
     trials = api.post("/v1/studies/s/trials/ask", json={"count": 3}).get_json()["trials"]
     assert [t["params"] for t in trials[:2]] == wanted
-    assert [t["source"] for t in trials] == ["enqueued", "enqueued", "random"]
+    assert [t["source"] for t in trials] == ["enqueued", "enqueued", "coarse_to_fine"]
     assert api.get("/v1/studies/s").get_json()["queued"] == 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from service.domain.space import SearchSpace
 from service.domain.study import Direction, StudySpec
-from service.samplers import SAMPLERS, Draw, Sampler, SamplerState, make_sampler, normalize_sampler
+from service.samplers import SAMPLERS, Draw, Sampler, SamplerState, Scored, make_sampler, normalize_sampler
 
 SPACE = SearchSpace.from_list(
     [
@@ -36,11 +36,14 @@ SPACE = SearchSpace.from_list(
     ]
 )
 DRAWS = 2000
+# 23 grid points per param: 22 steps put no inner point on a decade boundary of lr or 1 - beta, so
+# the decade check below sees 4 or 5 points per decade; shuffled, so the seed decides the order.
+OPTIONS: dict[str, dict[str, Any]] = {"grid": {"n": 23, "shuffle": True}}
 
 
 def sampler_for(name: str, seed: int = 11) -> Sampler:
-    spec = StudySpec(direction=Direction.MINIMIZE, space=SPACE, sampler=normalize_sampler({"name": name}))
-    return make_sampler(spec, seed)
+    sampler = normalize_sampler({"name": name, **OPTIONS.get(name, {})})
+    return make_sampler(StudySpec(direction=Direction.MINIMIZE, space=SPACE, sampler=sampler), seed)
 
 
 def draw_many(sampler: Sampler, n: int = DRAWS) -> list[dict[str, Any]]:
@@ -83,3 +86,44 @@ def test_log_and_reverse_log_params_spread_evenly_over_decades(name: str) -> Non
     # Uniform on the linear scale would put ~90% of lr draws in the top decade.
     assert np.all(np.abs(lr - 0.2) < 0.05), lr
     assert np.all(np.abs(one_minus_beta - 1 / 3) < 0.06), one_minus_beta
+
+
+def _objective(params: dict[str, Any]) -> float:
+    """A smooth bowl with its minimum inside the space, on the params' own scales."""
+    return (
+        (np.log10(params["lr"]) + 3) ** 2
+        + (np.log10(1 - params["beta"]) + 2) ** 2
+        + (params["dropout"] - 0.1) ** 2
+        + (0.0 if params["optimizer"] == "sgd" else 1.0)
+    )
+
+
+def run_levels(sampler: Sampler, trials: int) -> list[tuple[SamplerState, dict[str, Any]]]:
+    """Sequential ask/tell through the level protocol, in memory: (state, params) of each trial."""
+    state = SamplerState(data=sampler.initial_state())
+    asked: dict[int, int] = {}
+    finished: list[Scored] = []
+    out = []
+
+    def top(k: int) -> list[Scored]:
+        return sorted(finished, key=lambda scored: scored.value)[:k]
+
+    for number in range(trials):
+        asked[state.level] = asked.get(state.level, 0) + 1
+        done = sum(1 for earlier, _ in out if earlier.level == state.level)
+        move = sampler.advance(state, asked[state.level], done, top)
+        params = sampler.suggest(Draw(number, number), state)
+        out.append((state, params))
+        finished.append(Scored(SPACE.encode(params), _objective(params)))
+        if move is not None:
+            state = SamplerState(state.level + 1, state.version + 1, number + 1, move.data)
+    return out
+
+
+def test_every_level_keeps_the_promises(name: str) -> None:
+    sampler = sampler_for(name)
+    trials = min(300, sampler.size() or 300)
+    for _, params in run_levels(sampler, trials):
+        assert SPACE.normalize(params) == params
+        assert ("momentum" in params) == (params["optimizer"] == "sgd")
+        assert ("beta1" in params) == (params["optimizer"] == "adam")

@@ -56,7 +56,8 @@ def test_put_creates_then_returns_the_same_study(api: Any) -> None:
 
 def test_defaults_make_equal_intents_equal(api: Any) -> None:
     assert put(api, "s", {"space": SPACE}).status_code == 201
-    spelled_out = {"space": SPACE, "direction": "minimize", "sampler": {"name": "random"}, "max_retries": 2}
+    sampler = {"name": "coarse_to_fine", "trials_per_level": 10}
+    spelled_out = {"space": SPACE, "direction": "minimize", "sampler": sampler, "max_retries": 2}
     assert put(api, "s", spelled_out).status_code == 200
 
 

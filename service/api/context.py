@@ -13,6 +13,7 @@ from ..domain.errors import InvalidInput
 from ..storage.store import Store
 from ..usecases.ask_tell import AskTell, Idempotency
 from ..usecases.controls import Controls
+from ..usecases.regions import Regions
 from ..usecases.reports import Reports
 from ..usecases.studies import Studies
 from ..usecases.trials import TrialQueries
@@ -30,6 +31,7 @@ class Services:
     trials: TrialQueries
     reports: Reports
     controls: Controls
+    regions: Regions
 
 
 def services() -> Services:

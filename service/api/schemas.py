@@ -119,7 +119,7 @@ class SamplerSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    name = fields.String(metadata={"description": "random (more samplers are listed in the README)."})
+    name = fields.String(metadata={"description": "coarse_to_fine (default), random or grid; see the README."})
 
 
 class PrunerSchema(ma.Schema):
@@ -321,6 +321,10 @@ class StudySchema(ma.Schema):
     queued = fields.Integer(metadata={"description": "Configurations waiting to be handed out first."})
     created_at = Timestamp()
     counts = fields.Nested(CountsSchema)
+    points = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Grid only: {total, remaining}, the points never handed out; null otherwise."},
+    )
     best = fields.Nested(TrialSchema, allow_none=True)
 
 

@@ -38,6 +38,7 @@ def study_out(study: Study) -> dict[str, Any]:
         "queued": study.extra.get("queued", 0),
         "created_at": study.created_at,
         "counts": counts,
+        "points": study.extra.get("points"),
         "best": study.best,
     }
 

@@ -9,13 +9,25 @@ import marshmallow as ma
 
 from ..domain.errors import InvalidInput
 from ..domain.study import StudySpec
-from .base import Draw, Sampler, SamplerState
+from .base import Advance, Draw, Sampler, SamplerState, Scored
+from .coarse_to_fine import CoarseToFineSampler
+from .grid import GridSampler
 from .random import RandomSampler
 
-SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (RandomSampler,)}
-DEFAULT_SAMPLER = "random"
+SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (CoarseToFineSampler, GridSampler, RandomSampler)}
+DEFAULT_SAMPLER = "coarse_to_fine"
 
-__all__ = ["DEFAULT_SAMPLER", "SAMPLERS", "Draw", "Sampler", "SamplerState", "make_sampler", "normalize_sampler"]
+__all__ = [
+    "DEFAULT_SAMPLER",
+    "SAMPLERS",
+    "Advance",
+    "Draw",
+    "Sampler",
+    "SamplerState",
+    "Scored",
+    "make_sampler",
+    "normalize_sampler",
+]
 
 
 def normalize_sampler(raw: Mapping[str, Any] | None) -> dict[str, Any]:

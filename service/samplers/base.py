@@ -8,7 +8,7 @@ in the unit cube through the space's bijections. What must be shared between ser
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -35,6 +35,26 @@ class SamplerState:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A finished trial as a sampler sees it: its unit-cube point (None where inactive) and value."""
+
+    unit: Sequence[float | None]
+    value: float
+
+
+# Loads the k best complete trials of the study, best first; called only when a level may change.
+TopLoader = Callable[[int], Sequence[Scored]]
+
+
+@dataclass(frozen=True)
+class Advance:
+    """A sampler's decision to move to a new level: its shared state and a note on why."""
+
+    data: Mapping[str, Any]
+    note: str
+
+
 class NoOptions(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -58,6 +78,11 @@ class Sampler(ABC):
 
     def size(self) -> int | None:
         """How many draws exist; None when the sampler never runs out."""
+        return None
+
+    def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
+        """Called after each reservation with the level's asked and finished counts (this
+        reservation included): a new level's state, or None to stay. The default never moves."""
         return None
 
     @abstractmethod

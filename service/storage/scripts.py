@@ -20,6 +20,7 @@ def source(name: str) -> str:
 class Scripts:
     """Every script, registered on one client: `scripts.tell(keys=[...], args=[...])`."""
 
+    advance: Script
     ask: Script
     commit: Script
     create: Script

@@ -79,6 +79,17 @@ class TellResult:
     note: str | None
 
 
+@dataclass(frozen=True)
+class LevelRow:
+    """One sampler level as stored: its region record (None for level 0) and its trial counts."""
+
+    level: int
+    region: str | None
+    asked: int
+    done: int
+    best: float | None
+
+
 _SLOT_KINDS = {"f": "fresh", "d": "draw", "r": "retry", "e": "enqueued"}
 
 
@@ -264,6 +275,39 @@ class Store:
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
         return int(reply[1]), [int(n) for n in reply[2:]]
+
+    # -- sampler levels ------------------------------------------------------------------------
+
+    def advance(self, keys: StudyKeys, version: int, state_json: str, region_json: str) -> bool:
+        """Compare-and-set the sampler state; True when this call moved the study to a new level."""
+        with self._guard():
+            reply = self.scripts.advance(
+                keys=[keys.study, keys.regions], args=[keys.uid, version, state_json, region_json[1:]]
+            )
+        if reply[0] == "gone":
+            raise StaleStudy("no such study", code="study_not_found")
+        return bool(reply[0] == "advanced")
+
+    def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
+        """Region record and counts of each level asked for."""
+        if not numbers:
+            return []
+        fields = [f"{n}:{part}" for n in numbers for part in "adb"]
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.regions, list(numbers))
+            pipe.hmget(keys.levels, fields)
+            regions, counts = pipe.execute()
+        return [
+            LevelRow(
+                level=n,
+                region=regions[i],
+                asked=int(counts[3 * i] or 0),
+                done=int(counts[3 * i + 1] or 0),
+                best=float(counts[3 * i + 2]) if counts[3 * i + 2] is not None else None,
+            )
+            for i, n in enumerate(numbers)
+        ]
 
     # -- tell, heartbeat, expiry -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED
-from ..samplers import Draw
+from ..samplers import Draw, Scored
 from ..storage.records import ask_record, decode_stored, decode_trial, result_body
 from ..storage.store import Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
@@ -97,6 +97,7 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
+        self._advance(handle, reserved)
         seen: set[str] = set()
         filled = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
         records = [
@@ -143,6 +144,22 @@ class AskTell:
             # Only a process stalled past the reservation time gets here; its slots were requeued.
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
+
+    def _advance(self, handle: StudyHandle, reserved: Reservation) -> None:
+        """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
+
+        This reservation was counted at its own level and is filled with that level's state.
+        """
+        space = handle.spec.space
+
+        def top(k: int) -> list[Scored]:
+            trials = [decode_stored(row, space) for row in self.store.top(handle.keys, handle.spec.direction.value, k)]
+            return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
+
+        move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
+        if move is not None:
+            region = {"by": handle.sampler.name, "note": move.note, "state": move.data}
+            self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region))
 
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
         space = handle.spec.space

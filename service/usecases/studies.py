@@ -38,6 +38,14 @@ def _spec_json(spec: StudySpec) -> str:
     return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
 
 
+def _points(header: StudyHeader) -> dict[str, int] | None:
+    """A finite sampler's points (a grid's), and how many were never handed out yet."""
+    limit = header.fields.get("draw_limit")
+    if limit is None:
+        return None
+    return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+
+
 class Studies:
     def __init__(self, store: Store, limits: Limits) -> None:
         self.store = store
@@ -139,6 +147,7 @@ class Studies:
                     "trials_total": int(header.fields.get("seq", 0)),
                     "note": header.fields.get("note"),
                     "queued": self.store.pending_count(handle.keys),
+                    "points": _points(header),
                 },
             )
 

@@ -1,0 +1,239 @@
+"""Coarse to fine, as the lecture notes describe it: fill the whole space, zoom into the region
+where the best trials are, sample densely there, repeat.
+
+Everything happens in the unit cube, so a log-scale learning rate is zoomed on its log scale. The
+region of a level is shared state (SamplerState.data): a box per numeric param and the kept choices
+per categorical. It changes only through `advance`, which the ask use case calls after each
+reservation and applies with a compare-and-set in Redis, so racing asks never zoom twice.
+
+A zoomed level draws from its box three ways: space-filling (Sobol again), recombining the elite
+trials' values param by param, and an exploration share over the whole space.
+
+Against getting trapped: the exploration share; a region sized by a top fraction of the trials
+(at least three, not the single best) with a margin and a floor on its width, so one lucky noisy
+value cannot collapse it; a best on the region's edge keeps the region's width, so the next one
+reaches past that edge; a level with no improvement zooms closer (around a converged optimum the
+better part of the region is small), and the fourth in a row, or one already at the floor,
+restarts from the whole space.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import marshmallow as ma
+import numpy as np
+from marshmallow import fields, validate
+from scipy.stats import qmc
+
+from ..domain.space import CategoricalParam, SearchSpace
+from ..domain.study import Direction
+from .base import Advance, Draw, Sampler, SamplerState, Scored, TopLoader
+
+MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
+MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
+RESTART_AFTER = 4  # levels in a row without improvement before starting again from the whole space
+SHRINK = 0.6  # a zoom narrows the region to at most this share of its width on every param
+EDGE = 0.1  # the best is "on an edge" within this fraction of the region's width from it
+LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than space-filling the box
+JITTER = 0.25  # spread of a recombined value around its elite trial's, as a share of the box's width
+ELITE = 5  # best trials a zoomed level recombines (each param's value taken from one of them)
+ENGINE_CACHE = 8  # scrambled Sobol engines kept per sampler, one per recent level
+
+
+class CoarseToFineOptions(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    initial_trials = fields.Integer(
+        load_default=16,
+        strict=True,
+        validate=validate.Range(min=2, max=100_000),
+        metadata={"description": "Trials of level 0 (and of a restart), space-filling over the whole space."},
+    )
+    trials_per_level = fields.Integer(
+        load_default=10,
+        strict=True,
+        validate=validate.Range(min=2, max=100_000),
+        metadata={"description": "Trials of each later level, asked ones included."},
+    )
+    top_fraction = fields.Float(
+        load_default=0.15,
+        validate=validate.Range(min=0.0, max=1.0, min_inclusive=False),
+        metadata={"description": "Fraction of the trials so far whose points define the next region."},
+    )
+    margin = fields.Float(
+        load_default=0.5,
+        validate=validate.Range(min=0.0, max=10.0),
+        metadata={"description": "The region reaches this fraction of its width past the best trials, each side."},
+    )
+    exploration = fields.Float(
+        load_default=0.15,
+        validate=validate.Range(min=0.0, max=1.0),
+        metadata={"description": "Fraction of a zoomed level's trials sampled over the whole space."},
+    )
+    floor = fields.Float(
+        load_default=0.02,
+        validate=validate.Range(min=0.0, max=1.0, min_inclusive=False),
+        metadata={"description": "Smallest width of a region on each param's unit scale."},
+    )
+
+
+def _clip_box(low: float, high: float, floor: float) -> list[float]:
+    """[low, high] inside [0, 1], at least `floor` wide, shifted rather than cut at an edge."""
+    if high - low < floor:
+        middle = (low + high) / 2
+        low, high = middle - floor / 2, middle + floor / 2
+    if low < 0:
+        low, high = 0.0, min(1.0, high - low)
+    if high > 1:
+        low, high = max(0.0, low - (high - 1)), 1.0
+    return [low, high]
+
+
+class CoarseToFineSampler(Sampler):
+    name = "coarse_to_fine"
+    options_schema = CoarseToFineOptions
+
+    def __init__(self, space: SearchSpace, options: Mapping[str, Any], seed: int, direction: Direction) -> None:
+        super().__init__(space, options, seed, direction)
+        self._engines: dict[int, qmc.Sobol] = {}
+        self._lock = threading.Lock()
+
+    def initial_state(self) -> dict[str, Any]:
+        # budget: trials of this level; before: trials of earlier levels; best: the study's best
+        # value when the level began; stall: levels in a row without improvement. No box: whole space.
+        return {"before": 0, "budget": self.options["initial_trials"], "best": None, "stall": 0}
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _sobol(self, level: int, position: int) -> np.ndarray:
+        with self._lock:
+            engine = self._engines.get(level)
+            if engine is None:
+                if len(self._engines) >= ENGINE_CACHE:
+                    self._engines.clear()
+                engine = qmc.Sobol(len(self.space), scramble=True, rng=np.random.default_rng([self.seed, level]))
+                self._engines[level] = engine
+            engine.reset()
+            if position:
+                engine.fast_forward(position)
+            with warnings.catch_warnings():
+                # Sobol warns about draws that are not a power of two; positions come one at a time.
+                warnings.simplefilter("ignore", UserWarning)
+                return engine.random(1)[0]
+
+    def suggest(self, draw: Draw, state: SamplerState) -> dict[str, Any]:
+        data = state.data
+        rng = np.random.default_rng([self.seed, draw.number, draw.attempt])
+        if state.level > 0 and rng.random() < self.options["exploration"]:
+            return self.space.decode(rng.random(len(self.space)).tolist())
+        box, keep = data.get("box", {}), data.get("keep", {})
+        elite = data.get("elite")
+        if elite and rng.random() < LOCAL:
+            return self.space.decode(self._recombined(rng, elite, box))
+        if draw.attempt:
+            # A duplicate in the batch: any point of the region will do.
+            u = rng.random(len(self.space))
+        else:
+            u = self._sobol(state.level, max(draw.index - state.level_start, 0))
+        unit = []
+        for i, param in enumerate(self.space.params):
+            if isinstance(param, CategoricalParam):
+                kept = keep.get(param.name, range(len(param.choices)))
+                choice = kept[min(int(u[i] * len(kept)), len(kept) - 1)]
+                unit.append((choice + 0.5) / len(param.choices))
+            else:
+                low, high = box.get(param.name, (0.0, 1.0))
+                unit.append(low + float(u[i]) * (high - low))
+        return self.space.decode(unit)
+
+    def _recombined(
+        self, rng: np.random.Generator, elite: Sequence[Sequence[float | None]], box: Mapping[str, Sequence[float]]
+    ) -> list[float]:
+        """Each param from one elite trial, jittered within the box: good values of separate
+        params combine, as in the separable structure TPE exploits."""
+        unit = []
+        for i, param in enumerate(self.space.params):
+            coords: list[float] = [x for e in elite if (x := e[i]) is not None]
+            if not coords:
+                unit.append(float(rng.random()))
+                continue
+            x = coords[int(rng.integers(len(coords)))]
+            if not isinstance(param, CategoricalParam):
+                low, high = box.get(param.name, (0.0, 1.0))
+                x = min(max(x + rng.normal(0, JITTER * (high - low)), low), high)
+            unit.append(x)
+        return unit
+
+    # -- zooming -----------------------------------------------------------------------------
+
+    def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
+        data = state.data
+        budget = data["budget"]
+        # The level is full once its budget is asked; it is judged once half of it has finished.
+        if asked < budget or done < math.ceil(budget / 2):
+            return None
+        seen = data["before"] + asked
+        k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
+        best = list(top(k))
+        if not best:
+            return None  # nothing complete yet (all failed): keep sampling this level
+        box = data.get("box")
+        # A level over the whole space is not judged: it always leads into a zoom.
+        improved = box is None or data["best"] is None or self.direction.better(best[0].value, data["best"])
+        stall = 0 if improved else data["stall"] + 1
+        converged = box is not None and all(high - low <= self.options["floor"] * 1.5 for low, high in box.values())
+        if stall >= RESTART_AFTER or (stall and converged):
+            return Advance(
+                {"before": seen, "budget": self.options["initial_trials"], "best": best[0].value, "stall": 0},
+                f"no improvement in {stall} level(s): restart from the whole space",
+            )
+        new_box, keep = self._zoomed(box or {}, best)
+        data = {
+            "before": seen,
+            "budget": self.options["trials_per_level"],
+            "best": best[0].value,
+            "stall": stall,
+            "box": new_box,
+            "keep": keep,
+            "elite": [list(s.unit) for s in best[:ELITE]],
+        }
+        if improved:
+            return Advance(data, f"zoom around the best {len(best)} trials")
+        # No gain around the best usually means the region is still too coarse to find the better
+        # part of it: zoom closer, and restart when that keeps failing.
+        return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")
+
+    def _zoomed(
+        self, old_box: Mapping[str, Sequence[float]], best: Sequence[Scored]
+    ) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+        """A box centred on the best trial, as wide as the top trials spread (plus the margin) but at
+        least halved; an edge is no wall, since the box is centred on the best and shifted inward."""
+        margin, floor = self.options["margin"], self.options["floor"]
+        box: dict[str, list[float]] = {}
+        keep: dict[str, list[int]] = {}
+        for i, param in enumerate(self.space.params):
+            points: list[float] = [u for s in best if (u := s.unit[i]) is not None]
+            if not points:
+                continue  # never active among the best: nothing learnt, keep it whole
+            if isinstance(param, CategoricalParam):
+                keep[param.name] = sorted({min(int(p * len(param.choices)), len(param.choices) - 1) for p in points})
+                continue
+            centre = points[0]
+            spread = max(abs(p - centre) for p in points)
+            old_low, old_high = old_box.get(param.name, (0.0, 1.0))
+            old_width = old_high - old_low
+            width = min(2 * (1 + margin) * spread, SHRINK * old_width)
+            if (centre - old_low < EDGE * old_width and old_low > 0) or (
+                old_high - centre < EDGE * old_width and old_high < 1
+            ):
+                # The best pressed against the region's edge: the optimum is likely past it, so
+                # the region keeps its width and, centred on the best, reaches half of it beyond.
+                width = old_width
+            box[param.name] = _clip_box(centre - width / 2, centre + width / 2, floor)
+        return box, keep

@@ -1,0 +1,152 @@
+"""Coarse-to-fine over HTTP: regions shrink around the optimum, follow it to an edge, never
+collapse below the floor; and the regions endpoint for every sampler."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .test_studies_api import assert_error, put
+
+SPACE = [
+    {"name": "lr", "type": "float", "low": 1e-5, "high": 1, "scale": "log"},
+    {"name": "beta", "type": "float", "low": 0.9, "high": 0.9999, "scale": "reverse_log"},
+    {"name": "act", "type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+]
+LR_BEST, BETA_BEST = 1e-3, 0.99  # the middle of each range on its own scale is 1e-2.5 and 0.999
+
+
+def bowl(params: dict[str, Any]) -> float:
+    """Minimum 0 at lr 1e-3, beta 0.99, act tanh: smooth on the params' own scales."""
+    lr = math.log10(params["lr"]) - math.log10(LR_BEST)
+    beta = math.log10(1 - params["beta"]) - math.log10(1 - BETA_BEST)
+    return lr**2 + beta**2 + (0 if params["act"] == "tanh" else 1)
+
+
+def run(api: Any, study: str, objective: Callable[[dict[str, Any]], float], trials: int) -> None:
+    for _ in range(trials):
+        (trial,) = api.post(f"/v1/studies/{study}/trials/ask", json={}).get_json()["trials"]
+        told = api.post(
+            f"/v1/studies/{study}/trials/{trial['number']}/tell",
+            json={"state": "complete", "value": objective(trial["params"])},
+        )
+        assert told.status_code == 200
+
+
+def levels(api: Any, study: str) -> list[dict[str, Any]]:
+    body = api.get(f"/v1/studies/{study}/regions").get_json()
+    assert body["current"] == len(body["levels"]) - 1
+    return body["levels"]
+
+
+def log_width(box: dict[str, Any]) -> float:
+    """The lr box's width in decades (the search space spans 5)."""
+    return math.log10(box["lr"]["high"]) - math.log10(box["lr"]["low"])
+
+
+def test_regions_shrink_around_the_optimum(api: Any) -> None:
+    put(api, "bowl", {"space": SPACE, "seed": 4})
+    run(api, "bowl", bowl, 120)
+    found = levels(api, "bowl")
+    assert found[0]["box"] == {
+        "lr": {"low": 1e-5, "high": 1.0},
+        "beta": {"low": 0.9, "high": 0.9999},
+        "act": {"choices": ["relu", "tanh", "gelu"]},
+    }
+    assert found[0]["asked"] == 16 and found[0]["note"] == "the whole space"
+    zooms = [level for level in found if level["note"].startswith("zoom")]
+    assert len(zooms) >= 4
+    assert all(level["box"]["act"]["choices"] == ["tanh"] for level in zooms)
+    box = zooms[-1]["box"]
+    assert box["lr"]["low"] <= LR_BEST <= box["lr"]["high"]
+    assert box["beta"]["low"] <= BETA_BEST <= box["beta"]["high"]
+    widths = [log_width(level["box"]) for level in zooms]
+    assert widths[-1] < 0.5 < 2.5 <= widths[0]
+    assert api.get("/v1/studies/bowl/best").get_json()["value"] < 0.01
+    assert sum(level["asked"] for level in found) == 120
+
+
+def test_the_region_follows_an_optimum_on_an_edge(api: Any) -> None:
+    put(api, "edge", {"space": SPACE[:1], "seed": 2})
+    # Best at the top of the range: every zoom must reach the edge, whatever the region before.
+    run(api, "edge", lambda p: -math.log10(p["lr"]), 80)
+    zooms = [level for level in levels(api, "edge") if level["note"].startswith("zoom")]
+    assert len(zooms) >= 3
+    assert all(level["box"]["lr"]["high"] == 1.0 for level in zooms)
+    lows = [level["box"]["lr"]["low"] for level in zooms]
+    assert lows == sorted(lows) and lows[-1] > 0.1
+
+
+def test_noise_never_collapses_the_region_below_the_floor(api: Any) -> None:
+    noise = random.Random(0)
+    floor = 0.05
+    put(api, "noisy", {"space": SPACE[:1], "sampler": {"name": "coarse_to_fine", "floor": floor}, "seed": 1})
+    run(api, "noisy", lambda p: noise.gauss(0, 1), 150)
+    found = levels(api, "noisy")
+    assert len(found) > 8
+    for level in found:
+        assert log_width(level["box"]) >= 5 * floor * (1 - 1e-9)
+
+
+def test_each_trial_records_its_level_and_asks_during_a_level_change_count_once(api: Any) -> None:
+    put(api, "s", {"space": SPACE, "sampler": {"name": "coarse_to_fine", "initial_trials": 4}, "seed": 1})
+    batch = api.post("/v1/studies/s/trials/ask", json={"count": 6}).get_json()["trials"]
+    assert [t["level"] for t in batch] == [0] * 6 and {t["source"] for t in batch} == {"coarse_to_fine"}
+    for trial in batch:
+        api.post(
+            f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": bowl(trial["params"])}
+        )
+    (first,) = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"]
+    (second,) = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"]
+    # The ask that found level 0 over budget zoomed, and was itself filled at level 0.
+    assert (first["level"], second["level"]) == (0, 1)
+    found = levels(api, "s")
+    assert [(level["asked"], level["finished"]) for level in found] == [(7, 6), (1, 0)]
+    assert found[0]["best"] == min(bowl(t["params"]) for t in batch)
+    assert found[1]["best"] is None and found[1]["first_draw"] == 7
+
+
+@pytest.mark.parametrize("sampler", [{"name": "random"}, {"name": "grid", "n": 3}])
+def test_samplers_without_levels_show_one_region_the_whole_space(api: Any, sampler: dict[str, Any]) -> None:
+    put(api, "s", {"space": SPACE, "sampler": sampler})
+    run(api, "s", bowl, 5)
+    (level,) = levels(api, "s")
+    assert level["asked"] == level["finished"] == 5 and level["by"] == sampler["name"]
+    assert level["box"]["lr"] == {"low": 1e-5, "high": 1.0}
+
+
+def test_regions_page_and_refuse_bad_queries(api: Any) -> None:
+    put(
+        api,
+        "s",
+        {"space": SPACE[:1], "sampler": {"name": "coarse_to_fine", "initial_trials": 2, "trials_per_level": 2}},
+    )
+    run(api, "s", lambda p: p["lr"], 20)
+    every = levels(api, "s")
+    first = api.get("/v1/studies/s/regions?limit=2").get_json()
+    rest = api.get(f"/v1/studies/s/regions?cursor={first['next_cursor']}&limit=1000").get_json()
+    assert first["levels"] + rest["levels"] == every and rest["next_cursor"] is None
+    assert_error(api.get("/v1/studies/s/regions?limit=0"), 422)
+    assert_error(api.get("/v1/studies/s/regions?cursor=-1"), 422)
+    assert_error(api.get("/v1/studies/nope/regions"), 404, "study_not_found")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"top_fraction": 0},
+        {"top_fraction": 1.5},
+        {"initial_trials": 1},
+        {"exploration": -0.1},
+        {"floor": 0},
+        {"zoom": 2},
+    ],
+)
+def test_bad_options_are_422(api: Any, options: dict[str, Any]) -> None:
+    assert_error(
+        put(api, "s", {"space": SPACE, "sampler": {"name": "coarse_to_fine", **options}}), 422, "invalid_sampler"
+    )
