@@ -42,7 +42,7 @@ export async function pages(path, key, { limit, max }) {
     items.push(...page[key]);
     cursor = page.next_cursor;
   } while (cursor && items.length < max);
-  return { items, more: Boolean(cursor) };
+  return items;
 }
 
 /** A sentence for the user about a failed call. */
@@ -52,7 +52,7 @@ export function describe(error) {
   return error.message;
 }
 
-export function notice(text) {
+function notice(text) {
   const element = document.getElementById("notice");
   element.textContent = text || "";
   element.hidden = !text;

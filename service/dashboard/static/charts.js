@@ -3,7 +3,7 @@
 // A param chart plots the objective against the param on the param's own scale: a log axis for
 // `log`, and for `reverse_log` 1 - x on a reversed log axis labelled in x, so beta near 1 gets the
 // room the lecture notes give it. Points are coloured by coarse-to-fine level and each level's
-// region is shaded behind them, as in the notes' zoom-in figure.
+// region is drawn behind them, as in the notes' zoom-in figure.
 
 import { fmt } from "./api.js";
 
@@ -13,6 +13,7 @@ const LEVEL_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#
 const NO_LEVEL = "#8c8c8c"; // trials with no sampler level: enqueued by hand
 const MAX_BANDS = 6; // the latest levels' regions; older ones would bury the points
 const PRUNED = "#d62728";
+const CURVE_COLOURS = LEVEL_COLOURS.filter((c) => c !== "#e15759"); // red is for pruned
 
 export function levelColour(level) {
   return level === null || level === undefined ? NO_LEVEL : LEVEL_COLOURS[level % LEVEL_COLOURS.length];
@@ -23,7 +24,8 @@ function translucent(hex, alpha) {
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
-// Shades options.plugins.regionBands.bands ({from, to, colour} in plot units) across the plot.
+// Draws options.plugins.regionBands.bands ({from, to, colour, current} in plot units) across the
+// plot: each level's region outlined in its colour, the current one shaded too.
 const regionBands = {
   id: "regionBands",
   beforeDatasetsDraw(chart, _args, options) {
@@ -37,9 +39,12 @@ const regionBands = {
       const b = scales.x.getPixelForValue(band.to);
       const left = Math.min(a, b);
       const width = Math.max(Math.abs(b - a), 2); // a pinned param is a line, still visible
-      ctx.fillStyle = translucent(band.colour, 0.12);
-      ctx.strokeStyle = translucent(band.colour, 0.7);
-      ctx.fillRect(left, chartArea.top, width, chartArea.height);
+      if (band.current) {
+        ctx.fillStyle = translucent(band.colour, 0.15);
+        ctx.fillRect(left, chartArea.top, width, chartArea.height);
+      }
+      ctx.strokeStyle = translucent(band.colour, 0.8);
+      ctx.lineWidth = 1.5;
       ctx.strokeRect(left, chartArea.top, width, chartArea.height);
     }
     ctx.restore();
@@ -49,7 +54,7 @@ Chart.register(regionBands);
 
 const chartLogLabel = Chart.Ticks.formatters.logarithmic;
 
-/** A log axis tick's label: Chart.js picks 1-2-5 ticks; past three decades only powers of ten stay. */
+/** A log tick's label: Chart.js labels the ends and the 1, 2 and 5 ticks; past three decades only powers of ten. */
 function logTick(scale, value, index, ticks, shown = value) {
   if (!chartLogLabel.call(scale, value, index, ticks)) return "";
   const decades = Math.log10(scale.max / scale.min);
@@ -58,7 +63,7 @@ function logTick(scale, value, index, ticks, shown = value) {
 }
 
 /** How a param maps to the x axis: plot coordinate, axis options, and where each region lies. */
-export function paramAxis(param) {
+function paramAxis(param) {
   if (param.type === "categorical") {
     const labels = param.choices.map(String);
     return {
@@ -172,6 +177,7 @@ export function paramChart(canvas, param) {
   const axis = paramAxis(param);
   const options = baseOptions(axis.scale, "objective");
   options.plugins.regionBands = { bands: [] };
+  options.plugins.legend.display = false; // the levels table beside the charts is the one legend
   options.plugins.tooltip = {
     callbacks: { label: (c) => `#${c.raw.number}: ${param.name} = ${fmt(c.raw.value)}, objective ${fmt(c.raw.y)}` },
   };
@@ -180,7 +186,7 @@ export function paramChart(canvas, param) {
 }
 
 /** One dataset per level of the complete trials that have this param; the latest levels' regions behind. */
-export function setParam({ chart, axis, param }, trials, levels) {
+export function setParam({ chart, axis, param }, trials, levels, current) {
   const byLevel = new Map();
   for (const t of trials) {
     if (t.state !== "complete" || !(param.name in t.params)) continue;
@@ -203,12 +209,13 @@ export function setParam({ chart, axis, param }, trials, levels) {
   }));
   chart.options.plugins.regionBands.bands = levels.slice(-MAX_BANDS).flatMap((l) => {
     const region = l.regions[param.name];
-    return region ? axis.band(region).map((b) => ({ ...b, colour: levelColour(l.level) })) : [];
+    const colour = levelColour(l.level);
+    return region ? axis.band(region).map((b) => ({ ...b, colour, current: l.level === current })) : [];
   });
   chart.update();
 }
 
-/** Learning curves; pruned trials dashed in red with a cross where they stopped. */
+/** Learning curves, one colour each; pruned trials dashed in red with a cross where they stopped. */
 export function curvesChart(canvas) {
   const options = baseOptions({ type: "linear", title: { display: true, text: "step" } }, "reported value");
   options.plugins.tooltip = { callbacks: { label: (c) => `${c.dataset.label}, step ${c.raw.x}: ${fmt(c.raw.y)}` } };
@@ -216,16 +223,16 @@ export function curvesChart(canvas) {
 }
 
 export function setCurves(chart, curves, trialsByNumber) {
-  chart.data.datasets = curves.map((curve) => {
+  chart.data.datasets = curves.map((curve, index) => {
     const trial = trialsByNumber.get(curve.number);
     const pruned = trial && trial.state === "pruned";
-    const colour = pruned ? PRUNED : levelColour(trial && trial.level);
+    const colour = pruned ? PRUNED : CURVE_COLOURS[index % CURVE_COLOURS.length];
     const last = curve.points.length - 1;
     return {
       label: `#${curve.number}${pruned ? " pruned" : trial ? ` ${trial.state}` : ""}`,
       data: curve.points.map(([step, value]) => ({ x: step, y: value })),
       showLine: true,
-      borderColor: pruned ? PRUNED : translucent(colour, 0.6),
+      borderColor: pruned ? PRUNED : translucent(colour, 0.7),
       backgroundColor: colour,
       borderDash: pruned ? [6, 4] : [],
       borderWidth: pruned ? 2 : 1.5,

@@ -25,7 +25,7 @@ function studyRow(study) {
 }
 
 async function refresh() {
-  const { items } = await pages("/v1/studies", "studies", { limit: 100, max: MAX_STUDIES });
+  const items = await pages("/v1/studies", "studies", { limit: 100, max: MAX_STUDIES });
   setRows(document.querySelector("#studies tbody"), items.map(studyRow));
   document.getElementById("empty").hidden = items.length > 0;
 }

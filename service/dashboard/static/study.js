@@ -96,8 +96,7 @@ async function refresh() {
   const signature = JSON.stringify([study.counts, study.state, study.queued]);
   const changed = signature !== page.signature;
   if (changed) {
-    const listing = await pages(`${base}/trials?order=-number`, "trials", { limit: 1000, max: MAX_TRIALS });
-    page.trials = listing.items;
+    page.trials = await pages(`${base}/trials?order=-number`, "trials", { limit: 1000, max: MAX_TRIALS });
     await loadRegions();
   }
   if (changed || page.trials.some((t) => t.state === "running")) page.curves = await loadCurves();
@@ -111,7 +110,7 @@ function render() {
   const { study, trials } = page;
   renderSummary(study);
   setBest(page.charts.best, trials, study.direction);
-  for (const chart of page.charts.params) setParam(chart, trials, page.levels);
+  for (const chart of page.charts.params) setParam(chart, trials, page.levels, page.current);
   setCurves(page.charts.curves, page.curves, new Map(trials.map((t) => [t.number, t])));
   page.table.update(trials, study.counts.total);
   renderRegion(study);
@@ -175,14 +174,11 @@ function renderRegion(study) {
       .map((l) => {
         const swatch = el("span", { className: "swatch" });
         swatch.style.backgroundColor = levelColour(l.level); // CSSOM, which the page's CSP allows
-        const label = el("span", { className: "num", text: String(l.level) });
         return [
-          el("span", {}, [swatch, label]),
-          l.reason,
-          { text: String(l.asked), className: "num" },
-          { text: String(l.finished), className: "num" },
+          el("span", {}, [swatch, String(l.level)]),
+          l.note || l.reason,
+          { text: `${l.asked} / ${l.finished}`, className: "num" },
           { text: fmt(l.best), className: "num" },
-          l.note,
         ];
       }),
   );
