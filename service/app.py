@@ -18,6 +18,7 @@ from .api import metrics as metrics_api
 from .api.context import Services
 from .api.schemas import ErrorSchema
 from .config import Settings
+from .dashboard import blp as dashboard_blp
 from .embedded_redis import EmbeddedRedis
 from .storage.connection import connect
 from .storage.store import Store
@@ -96,6 +97,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_api.blp)
+    app.register_blueprint(dashboard_blp)
     metrics_api.instrument(app)
     errors.register(app)
 

@@ -1,0 +1,33 @@
+// The study list: every study with its state, trial counts and best value, refreshed while trials arrive.
+
+import { bindToken, el, fmt, pages, poll, setRows } from "./api.js";
+
+const MAX_STUDIES = 1000; // one screen of a study list is a few dozen; this keeps a poll a few requests
+
+function studyRow(study) {
+  const counts = study.counts;
+  const num = (text) => ({ text: String(text), className: "num" });
+  return [
+    el("a", { text: study.name, href: `/studies/${encodeURIComponent(study.name)}` }),
+    { text: study.state, className: `badge ${study.state}` },
+    study.direction,
+    study.sampler.name || "–",
+    num(counts.running),
+    num(counts.complete),
+    num(counts.pruned),
+    num(counts.failed),
+    num(counts.expired),
+    num(counts.total),
+    num(fmt(study.best && study.best.value)),
+    num(study.best ? `#${study.best.number}` : "–"),
+    study.note || "",
+  ];
+}
+
+async function refresh() {
+  const items = await pages("/v1/studies", "studies", { limit: 100, max: MAX_STUDIES });
+  setRows(document.querySelector("#studies tbody"), items.map(studyRow));
+  document.getElementById("empty").hidden = items.length > 0;
+}
+
+bindToken(poll(refresh));
