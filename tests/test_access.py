@@ -43,6 +43,7 @@ REQUIRED = {
     ("post", "/v1/studies/{name}/trials/{number}/report"): "write",
     ("get", "/v1/studies/{name}/curves"): "read",
     ("get", "/v1/studies/{name}/regions"): "read",
+    ("post", "/v1/studies/{name}/regions"): "write",
     ("post", "/v1/studies/{name}/enqueue"): "write",
     ("post", "/v1/studies/{name}/pause"): "write",
     ("post", "/v1/studies/{name}/resume"): "write",
@@ -55,6 +56,7 @@ BODIES = {
     "report": {"step": 1, "value": 1.0},
     "enqueue": {"configurations": [{"lr": 0.01}]},
     "note": {"note": "n"},
+    "regions": {"param": "lr", "low": 0.001, "high": 0.01, "note": "n"},
 }
 RANK = {"read": 1, "write": 2, "admin": 3}
 TOKEN_RANK = {"reader": 1, "writer": 2, "admin": 3}

@@ -62,13 +62,6 @@ class Seeded:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def regions_missing(self) -> bool:
-        """GET /regions is being built on another branch; until it lands the page says so."""
-        return httpx.get(f"{self.api}/regions").status_code in (404, 405)
-
-    def allowed_errors(self) -> tuple[str, ...]:
-        """The console's own note of that 404, the one error a page may log."""
-        return (f"/v1/studies/{STUDY}/regions",) if self.regions_missing() else ()
 
 
 def require_browser(binaries: tuple[Path, ...] = (CHROMIUM, CHROMEDRIVER)) -> None:
@@ -145,10 +138,9 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15) -> An
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def console_errors(browser: Any, allowed: tuple[str, ...] = ()) -> list[str]:
-    """SEVERE browser log entries since the last call, but those naming an allowed URL."""
-    entries = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    return [m for m in entries if not any(url in m for url in allowed)]
+def console_errors(browser: Any) -> list[str]:
+    """SEVERE browser log entries since the last call."""
+    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def open_study_page(browser: Any, study: Seeded) -> None:
@@ -237,16 +229,12 @@ def test_the_charts_hold_every_trial_each_param_on_its_own_scale(browser: Any, s
     }
     assert {label for label, _, dashed in charts["curves"] if dashed} == {f"#{n} pruned" for n in PRUNED}
 
-    # Each level's region behind the points when the service reports regions; else a notice.
-    notice = browser.find_element(By.ID, "regions-notice")
-    if study.regions_missing():
-        assert notice.is_displayed() and "regions" in notice.text
-    else:
-        levels = study.get("/regions")["levels"]
-        assert all(params[n]["bands"] == min(len(levels), 6) for n in ("lr", "beta", "layers")), params
+    # Each level's region drawn behind the points.
+    levels = study.get("/regions")["levels"]
+    assert all(params[n]["bands"] == min(len(levels), 6) for n in ("lr", "beta", "layers")), params
     region = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#region tbody tr")]
     assert [r.split(" ")[0] for r in region] == [p["name"] for p in SPACE]
-    assert console_errors(browser, study.allowed_errors()) == []
+    assert console_errors(browser) == []
 
 
 def test_the_page_refreshes_while_trials_arrive(browser: Any, study: Seeded) -> None:
@@ -258,7 +246,7 @@ def test_the_page_refreshes_while_trials_arrive(browser: Any, study: Seeded) -> 
     told = httpx.post(f"{study.api}/trials/{running['number']}/tell", json=outcome)
     assert told.status_code == 200
     wait_for(lambda: browser.execute_script(points) == before + 1, "the told trial on the chart")
-    assert console_errors(browser, study.allowed_errors()) == []
+    assert console_errors(browser) == []
 
 
 def test_the_trials_table_filters_by_state_and_sorts_by_a_column(browser: Any, study: Seeded) -> None:
@@ -271,7 +259,27 @@ def test_the_trials_table_filters_by_state_and_sorts_by_a_column(browser: Any, s
     browser.find_element(By.CSS_SELECTOR, '#trials th[data-key="value"]').click()
     values = [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in rows()]
     assert values == sorted(values) and values[0] == body["best"]["value"]
-    assert console_errors(browser, study.allowed_errors()) == []
+    assert console_errors(browser) == []
+
+
+def test_setting_a_range_from_the_page_makes_a_new_level(browser: Any, study: Seeded) -> None:
+    open_study_page(browser, study)
+    levels_before = len(study.get("/regions")["levels"])
+    Select(browser.find_element(By.ID, "region-param")).select_by_visible_text("lr")
+    for field, value in (
+        ("region-low", "0.001"),
+        ("region-high", "0.01"),
+        ("region-note", "alice: lr > 0.01 diverges"),
+    ):
+        browser.find_element(By.ID, field).clear()
+        browser.find_element(By.ID, field).send_keys(value)
+    browser.find_element(By.ID, "region-range").click()
+    wait_for(lambda: len(study.get("/regions")["levels"]) == levels_before + 1, "the new level")
+    level = study.get("/regions")["levels"][-1]
+    assert level["note"] == "alice: lr > 0.01 diverges"
+    assert level["box"]["lr"]["low"] == pytest.approx(0.001) and level["box"]["lr"]["high"] == pytest.approx(0.01)
+    wait_for(lambda: "new level" in browser.find_element(By.ID, "control-status").text, "the page to confirm")
+    assert console_errors(browser) == []
 
 
 def test_pause_and_resume_from_the_page_reach_the_api(
@@ -286,7 +294,7 @@ def test_pause_and_resume_from_the_page_reach_the_api(
     browser.find_element(By.ID, "resume").click()
     wait_for(lambda: study.get("")["state"] == "active", "the study to resume")
     wait_for(lambda: browser.find_element(By.ID, "pause").is_enabled(), "the page to show the resume")
-    assert console_errors(browser, study.allowed_errors()) == []
+    assert console_errors(browser) == []
 
     # The whole page at a laptop's width, for the README and for a look at what CI saw.
     height = browser.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")

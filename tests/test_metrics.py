@@ -37,6 +37,8 @@ def test_metrics_count_requests_time_asks_and_show_trials_by_state(api: Any) -> 
     api.post(f"/v1/studies/m/trials/{numbers[0]}/tell", json={"state": "complete", "value": 1.0})
     api.post(f"/v1/studies/m/trials/{numbers[1]}/tell", json={"state": "failed"})
     api.get("/v1/studies/nope")
+    for _ in range(2):  # the second is a client's retry, answered from its Idempotency-Key
+        api.post(f"/v1/studies/m/trials/{numbers[2]}/tell", json={"state": "pruned"}, headers={"Idempotency-Key": "k"})
     response = api.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     after = response.get_data(as_text=True)
@@ -47,9 +49,11 @@ def test_metrics_count_requests_time_asks_and_show_trials_by_state(api: Any) -> 
     ask_route = {"route": "/v1/studies/<name>/trials/ask", "method": "POST", "status": "200"}
     assert grew("hone_http_requests_total", **ask_route) == 1
     assert grew("hone_http_requests_total", route="/v1/studies/<name>", method="GET", status="404") == 1
-    assert grew("hone_ask_seconds_count") == 1 and grew("hone_tell_seconds_count") == 2
-    assert value(after, "hone_study_trials", study="m", state="running") == 1
+    assert grew("hone_ask_seconds_count") == 1 and grew("hone_tell_seconds_count") == 4
+    assert grew("hone_idempotent_replays_total") == 1
+    assert value(after, "hone_study_trials", study="m", state="pruned") == 1
     assert value(after, "hone_study_trials", study="m", state="complete") == 1
+    assert value(after, "hone_study_trials", study="m", state="running") == 0
     assert value(after, "hone_study_trials", study="m", state="failed") == 1
 
 

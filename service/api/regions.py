@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from ..access import Scope
 from ..domain.errors import InvalidInput
-from .auth import requires
+from .auth import current_token, requires
 from .context import services
 from .schemas import Strict, Timestamp
 
@@ -41,6 +41,22 @@ class LevelSchema(ma.Schema):
     first_draw = fields.Integer(metadata={"description": "The study-wide draw counter when the level began."})
 
 
+class RegionEditSchema(Strict):
+    param = fields.String(required=True)
+    low = fields.Raw(load_default=None, metadata={"description": "New lower bound, in the param's units."})
+    high = fields.Raw(load_default=None, metadata={"description": "New upper bound, in the param's units."})
+    value = fields.Raw(load_default=None, metadata={"description": "Pin the param to this value."})
+    choices = fields.List(fields.Raw(), load_default=None, metadata={"description": "Categorical: choices to keep."})
+    note = fields.String(
+        load_default="changed by hand", validate=validate.Length(min=1, max=2000), metadata={"description": "Why."}
+    )
+    by = fields.String(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "Who, in open mode; with tokens the token's name is recorded instead."},
+    )
+
+
 class LevelListSchema(ma.Schema):
     current = fields.Integer(metadata={"description": "The level new trials come from."})
     levels = fields.List(fields.Nested(LevelSchema))
@@ -58,3 +74,20 @@ class RegionCollection(MethodView):
         if args["limit"] > max_page:
             raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         return services().regions.page(name, args["cursor"], args["limit"])
+
+    @requires(Scope.WRITE)
+    @blp.arguments(RegionEditSchema())
+    @blp.response(200, LevelSchema)
+    def post(self, body: dict[str, Any], name: str) -> Any:
+        """Narrow, widen or pin a param by hand: a new level, which coarse-to-fine uses from the next ask."""
+        token = current_token()
+        return services().regions.edit(
+            name,
+            body["param"],
+            low=body["low"],
+            high=body["high"],
+            value=body["value"],
+            choices=body["choices"],
+            note=body["note"],
+            by=token.name if token is not None else body["by"] or "hand",
+        )

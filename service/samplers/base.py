@@ -55,6 +55,17 @@ class Advance:
     note: str
 
 
+@dataclass(frozen=True)
+class RegionEdit:
+    """A hand change to one param's region, on its unit scale: a new [low, high] for a numeric
+    param (low == high pins it), or the choices a categorical keeps."""
+
+    param: str
+    low: float | None = None
+    high: float | None = None
+    keep: tuple[int, ...] | None = None
+
+
 class NoOptions(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -83,6 +94,11 @@ class Sampler(ABC):
     def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
         """Called after each reservation with the level's asked and finished counts (this
         reservation included): a new level's state, or None to stay. The default never moves."""
+        return None
+
+    def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any] | None:
+        """The state of a new level with one param's region changed by hand (`asked`: trials of
+        the current level so far); None when this sampler has no region to change."""
         return None
 
     @abstractmethod

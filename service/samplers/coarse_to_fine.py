@@ -32,7 +32,7 @@ from scipy.stats import qmc
 
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
-from .base import Advance, Draw, Sampler, SamplerState, Scored, TopLoader
+from .base import Advance, Draw, RegionEdit, Sampler, SamplerState, Scored, TopLoader
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -129,18 +129,28 @@ class CoarseToFineSampler(Sampler):
 
     def suggest(self, draw: Draw, state: SamplerState) -> dict[str, Any]:
         data = state.data
+        # Hand limits (`bounds` on the unit scale, `allowed` choices) are this study's whole space
+        # from then on: every draw, exploration included, stays inside them.
+        bounds, allowed = data.get("bounds", {}), data.get("allowed", {})
         rng = np.random.default_rng([self.seed, draw.number, draw.attempt])
         if state.level > 0 and rng.random() < self.options["exploration"]:
-            return self.space.decode(rng.random(len(self.space)).tolist())
-        box, keep = data.get("box", {}), data.get("keep", {})
+            return self.space.decode(self._in_region(rng.random(len(self.space)), bounds, allowed))
+        box = {**bounds, **data.get("box", {})}
+        keep = {**allowed, **data.get("keep", {})}
         elite = data.get("elite")
         if elite and rng.random() < LOCAL:
-            return self.space.decode(self._recombined(rng, elite, box))
+            return self.space.decode(self._recombined(rng, elite, box, keep))
         if draw.attempt:
             # A duplicate in the batch: any point of the region will do.
             u = rng.random(len(self.space))
         else:
             u = self._sobol(state.level, max(draw.index - state.level_start, 0))
+        return self.space.decode(self._in_region(u, box, keep))
+
+    def _in_region(
+        self, u: Sequence[float] | np.ndarray, box: Mapping[str, Sequence[float]], keep: Mapping[str, Sequence[int]]
+    ) -> list[float]:
+        """A point of the unit cube mapped into a region: each box's range, each kept choice."""
         unit = []
         for i, param in enumerate(self.space.params):
             if isinstance(param, CategoricalParam):
@@ -150,10 +160,14 @@ class CoarseToFineSampler(Sampler):
             else:
                 low, high = box.get(param.name, (0.0, 1.0))
                 unit.append(low + float(u[i]) * (high - low))
-        return self.space.decode(unit)
+        return unit
 
     def _recombined(
-        self, rng: np.random.Generator, elite: Sequence[Sequence[float | None]], box: Mapping[str, Sequence[float]]
+        self,
+        rng: np.random.Generator,
+        elite: Sequence[Sequence[float | None]],
+        box: Mapping[str, Sequence[float]],
+        keep: Mapping[str, Sequence[int]],
     ) -> list[float]:
         """Each param from one elite trial, jittered within the box: good values of separate
         params combine, as in the separable structure TPE exploits."""
@@ -164,7 +178,11 @@ class CoarseToFineSampler(Sampler):
                 unit.append(float(rng.random()))
                 continue
             x = coords[int(rng.integers(len(coords)))]
-            if not isinstance(param, CategoricalParam):
+            if isinstance(param, CategoricalParam):
+                kept = keep.get(param.name)
+                if kept is not None and min(int(x * len(param.choices)), len(param.choices) - 1) not in kept:
+                    x = (kept[int(rng.integers(len(kept)))] + 0.5) / len(param.choices)
+            else:
                 low, high = box.get(param.name, (0.0, 1.0))
                 x = min(max(x + rng.normal(0, JITTER * (high - low)), low), high)
             unit.append(x)
@@ -188,12 +206,11 @@ class CoarseToFineSampler(Sampler):
         improved = box is None or data["best"] is None or self.direction.better(best[0].value, data["best"])
         stall = 0 if improved else data["stall"] + 1
         converged = box is not None and all(high - low <= self.options["floor"] * 1.5 for low, high in box.values())
+        limits = {key: data[key] for key in ("bounds", "allowed") if data.get(key)}
         if stall >= RESTART_AFTER or (stall and converged):
-            return Advance(
-                {"before": seen, "budget": self.options["initial_trials"], "best": best[0].value, "stall": 0},
-                f"no improvement in {stall} level(s): restart from the whole space",
-            )
-        new_box, keep = self._zoomed(box or {}, best)
+            restart = {"before": seen, "budget": self.options["initial_trials"], "best": best[0].value, "stall": 0}
+            return Advance({**restart, **limits}, f"no improvement in {stall} level(s): restart from the whole space")
+        new_box, keep = self._zoomed(box or {}, best, data.get("bounds", {}), data.get("allowed", {}))
         data = {
             "before": seen,
             "budget": self.options["trials_per_level"],
@@ -202,6 +219,7 @@ class CoarseToFineSampler(Sampler):
             "box": new_box,
             "keep": keep,
             "elite": [list(s.unit) for s in best[:ELITE]],
+            **limits,
         }
         if improved:
             return Advance(data, f"zoom around the best {len(best)} trials")
@@ -209,8 +227,35 @@ class CoarseToFineSampler(Sampler):
         # part of it: zoom closer, and restart when that keeps failing.
         return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")
 
+    def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any]:
+        """A new level with one param limited by hand: its range (a pin when low == high) or its
+        choices become that param's whole space for every later draw and zoom."""
+        data = dict(state.data)
+        box = {name: list(bounds) for name, bounds in data.get("box", {}).items()}
+        keep = {name: list(kept) for name, kept in data.get("keep", {}).items()}
+        bounds = {name: list(b) for name, b in data.get("bounds", {}).items()}
+        allowed = {name: list(a) for name, a in data.get("allowed", {}).items()}
+        if change.keep is not None:
+            allowed[change.param] = keep[change.param] = list(change.keep)
+        elif change.low is not None and change.high is not None:
+            bounds[change.param] = box[change.param] = [change.low, change.high]
+        data.update(
+            before=data["before"] + asked,
+            budget=self.options["trials_per_level"],
+            stall=0,
+            box=box,
+            keep=keep,
+            bounds=bounds,
+            allowed=allowed,
+        )
+        return data
+
     def _zoomed(
-        self, old_box: Mapping[str, Sequence[float]], best: Sequence[Scored]
+        self,
+        old_box: Mapping[str, Sequence[float]],
+        best: Sequence[Scored],
+        bounds: Mapping[str, Sequence[float]],
+        allowed: Mapping[str, Sequence[int]],
     ) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
         """A box centred on the best trial, as wide as the top trials spread (plus the margin) but at
         least halved; an edge is no wall, since the box is centred on the best and shifted inward."""
@@ -222,7 +267,9 @@ class CoarseToFineSampler(Sampler):
             if not points:
                 continue  # never active among the best: nothing learnt, keep it whole
             if isinstance(param, CategoricalParam):
-                keep[param.name] = sorted({min(int(p * len(param.choices)), len(param.choices) - 1) for p in points})
+                chosen = {min(int(p * len(param.choices)), len(param.choices) - 1) for p in points}
+                limit = set(allowed.get(param.name, chosen))
+                keep[param.name] = sorted(chosen & limit or limit)
                 continue
             centre = points[0]
             spread = max(abs(p - centre) for p in points)
@@ -235,5 +282,12 @@ class CoarseToFineSampler(Sampler):
                 # The best pressed against the region's edge: the optimum is likely past it, so
                 # the region keeps its width and, centred on the best, reaches half of it beyond.
                 width = old_width
-            box[param.name] = _clip_box(centre - width / 2, centre + width / 2, floor)
+            low, high = _clip_box(centre - width / 2, centre + width / 2, floor)
+            if param.name in bounds:
+                # Inside the hand limits: clipped to them, or all of them where the two miss.
+                limit_low, limit_high = bounds[param.name]
+                low, high = max(low, limit_low), min(high, limit_high)
+                if low > high:
+                    low, high = limit_low, limit_high
+            box[param.name] = [low, high]
         return box, keep

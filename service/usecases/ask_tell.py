@@ -9,7 +9,7 @@ from typing import Any
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
-from ..metrics import REOFFERED
+from ..metrics import REOFFERED, REPLAYS, ZOOMS
 from ..samplers import Draw, Scored
 from ..storage.records import ask_record, decode_stored, decode_trial, result_body
 from ..storage.store import Replay, Reservation, Slot, Store
@@ -42,6 +42,7 @@ def check_replay(replay: Replay, idempotency: Idempotency, kind: str) -> str:
     answer_kind, _, answer = replay.answer.partition(":")
     if replay.fingerprint != idempotency.fingerprint or answer_kind != kind:
         raise Conflict("this Idempotency-Key was already used for a different request", code="idempotency_key_reused")
+    REPLAYS.inc()
     return answer
 
 
@@ -159,7 +160,8 @@ class AskTell:
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is not None:
             region = {"by": handle.sampler.name, "note": move.note, "state": move.data}
-            self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region))
+            if self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region)):
+                ZOOMS.inc()
 
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
         space = handle.spec.space

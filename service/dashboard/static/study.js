@@ -19,18 +19,10 @@ const page = {
   curves: [],
   levels: [],
   current: null,
-  regionsMissing: false,
   signature: null,
   charts: null,
   table: null,
 };
-
-/** True when the service has no such endpoint yet (as opposed to: no such study). */
-function endpointMissing(error) {
-  return (
-    error instanceof ApiError && (error.status === 405 || (error.status === 404 && error.code !== "study_not_found"))
-  );
-}
 
 function setUp(study) {
   const grid = $("param-charts");
@@ -49,32 +41,22 @@ function setUp(study) {
 // -- loading ------------------------------------------------------------------------------------
 
 async function loadRegions() {
-  if (page.regionsMissing) return;
-  let body;
-  try {
-    body = await api(`${base}/regions`);
-  } catch (error) {
-    if (!endpointMissing(error)) throw error;
-    page.regionsMissing = true;
-    $("regions-notice").textContent = "This service does not report regions yet: showing the whole search space.";
-    $("regions-notice").hidden = false;
-    return;
-  }
+  let body = await api(`${base}/regions`);
   const levels = [...body.levels];
   while (body.next_cursor) {
     body = await api(`${base}/regions?cursor=${encodeURIComponent(body.next_cursor)}`);
     levels.push(...body.levels);
   }
-  // The endpoint is being built alongside this page: accept either spelling of these two fields.
-  page.current = body.current_level ?? body.current;
+  page.current = body.current;
+  // `box` holds low/high for numeric params and {choices} for categoricals.
   page.levels = levels.map((l) => ({
     level: l.level,
-    reason: l.reason ?? l.by ?? "",
-    note: l.note ?? "",
+    reason: l.by,
+    note: l.note,
     asked: l.asked,
     finished: l.finished,
     best: l.best,
-    regions: { ...l.box, ...Object.fromEntries(Object.entries(l.choices || {}).map(([p, c]) => [p, { choices: c }])) },
+    regions: l.box,
   }));
 }
 
@@ -225,13 +207,8 @@ async function editRegion(change) {
   const body = { param: $("region-param").value, ...change };
   const note = $("region-note").value.trim();
   if (note) body.note = note;
-  try {
-    const level = await api(`${base}/regions`, { method: "POST", body });
-    return `${body.param} changed: new level ${level.level}.`;
-  } catch (error) {
-    if (endpointMissing(error)) throw new Error("This service cannot change regions yet (no POST /regions).");
-    throw error;
-  }
+  const level = await api(`${base}/regions`, { method: "POST", body });
+  return `${body.param} changed: new level ${level.level}.`;
 }
 
 control($("pause"), async () => {
