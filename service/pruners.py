@@ -21,7 +21,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from .domain.errors import InvalidInput
+from .options import normalize_named
 
 
 class _Options(ma.Schema):
@@ -43,22 +43,7 @@ PRUNERS: dict[str, type[ma.Schema]] = {"none": _Options, "median": MedianOptions
 
 
 def normalize_pruner(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    raw = dict(raw or {})
-    name = raw.pop("name", "none")
-    schema = PRUNERS.get(name)
-    if schema is None:
-        raise InvalidInput(
-            f"unknown pruner {name!r}; choose one of {sorted(PRUNERS)}",
-            code="invalid_pruner",
-            details={"pruner": [f"unknown pruner {name!r}"]},
-        )
-    try:
-        options = schema().load(raw)
-    except ma.ValidationError as exc:
-        raise InvalidInput(
-            f"invalid options for pruner {name!r}", code="invalid_pruner", details={"pruner": exc.messages}
-        ) from None
-    return {"name": name, **options}
+    return normalize_named("pruner", raw, PRUNERS, "none")
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import marshmallow as ma
-
-from ..domain.errors import InvalidInput
 from ..domain.study import StudySpec
+from ..options import normalize_named
 from .base import Advance, Draw, Sampler, SamplerState, Scored
 from .coarse_to_fine import CoarseToFineSampler
 from .grid import GridSampler
@@ -32,22 +30,8 @@ __all__ = [
 
 def normalize_sampler(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """`{"name": ..., **options}` with defaults filled in, so equal intents compare equal."""
-    raw = dict(raw or {})
-    name = raw.pop("name", DEFAULT_SAMPLER)
-    cls = SAMPLERS.get(name)
-    if cls is None:
-        raise InvalidInput(
-            f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}",
-            code="invalid_sampler",
-            details={"sampler": [f"unknown sampler {name!r}"]},
-        )
-    try:
-        options = cls.options_schema().load(raw)
-    except ma.ValidationError as exc:
-        raise InvalidInput(
-            f"invalid options for sampler {name!r}", code="invalid_sampler", details={"sampler": exc.messages}
-        ) from None
-    return {"name": name, **options}
+    schemas = {name: cls.options_schema for name, cls in SAMPLERS.items()}
+    return normalize_named("sampler", raw, schemas, DEFAULT_SAMPLER)
 
 
 def make_sampler(spec: StudySpec, seed: int) -> Sampler:
