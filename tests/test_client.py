@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import hone
+import pandas
 import pytest
 
 from .client_helpers import SPACE, Tap, client_for, loss
@@ -211,7 +212,6 @@ def test_to_csv_has_one_column_per_param(study: hone.Study, tmp_path: Path) -> N
 
 
 def test_to_pandas(study: hone.Study) -> None:
-    pandas = pytest.importorskip("pandas")
     for trial in study.ask(3):
         trial.tell(loss(trial.params))
     frame = study.to_pandas()

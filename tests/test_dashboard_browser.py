@@ -63,7 +63,6 @@ class Seeded:
         return response.json()
 
 
-
 def require_browser(binaries: tuple[Path, ...] = (CHROMIUM, CHROMEDRIVER)) -> None:
     if all(binary.exists() for binary in binaries):
         return
