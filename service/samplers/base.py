@@ -96,6 +96,11 @@ class Sampler(ABC):
         reservation included): a new level's state, or None to stay. The default never moves."""
         return None
 
+    def settled(self, state: SamplerState, index: int) -> bool:
+        """True when the ask that takes draw `index` (alone) can never move the study to a new
+        level: such a draw may be prepared ahead and handed out without calling `advance`."""
+        return True
+
     def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any] | None:
         """The state of a new level with one param's region changed by hand (`asked`: trials of
         the current level so far); None when this sampler has no region to change."""

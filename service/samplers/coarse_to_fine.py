@@ -227,6 +227,10 @@ class CoarseToFineSampler(Sampler):
         # part of it: zoom closer, and restart when that keeps failing.
         return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")
 
+    def settled(self, state: SamplerState, index: int) -> bool:
+        # A level's asked count is its draws since level_start; `advance` waits for the budget.
+        return index - state.level_start + 1 < state.data["budget"]
+
     def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any]:
         """A new level with one param limited by hand: its range (a pin when low == high) or its
         choices become that param's whole space for every later draw and zoom."""

@@ -14,6 +14,8 @@ hone:{S}:<uid>:leases           zset   number -> lease deadline (ms) of running 
 hone:{S}:<uid>:reserved         hash   number -> slot of an ask reserved but not yet committed
 hone:{S}:<uid>:pending          zset   slot -> order: retries, enqueued configs, lost grid draws
 hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued configuration
+hone:{S}:<uid>:prepared         hash   "<state version>:<number>:<draw>" -> draw fields computed ahead,
+                                       so ask.lua can hand that draw out alone (one round trip)
 hone:{S}:<uid>:levels           hash   "<level>:<a|d|b>" -> asked, done and best value per level
 hone:{S}:<uid>:regions          hash   level -> region JSON (coarse-to-fine zoom history)
 hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learning curve (bounded)
@@ -79,6 +81,10 @@ class StudyKeys:
     @property
     def enqueued(self) -> str:
         return self._data("enqueued")
+
+    @property
+    def prepared(self) -> str:
+        return self._data("prepared")
 
     @property
     def levels(self) -> str:

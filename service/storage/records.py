@@ -24,20 +24,18 @@ class StoredTrial:
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
-def ask_record(
+def draw_fields(
     packed_params: Sequence[Any],
     *,
-    worker: str | None,
-    asked_ms: int,
     source: str,
     level: int | None,
     attempt: int = 0,
     retry_of: int | None = None,
     retry_failed: bool = False,
 ) -> str:
-    record: dict[str, Any] = {"p": list(packed_params), "t": asked_ms, "o": source}
-    if worker is not None:
-        record["w"] = worker
+    """The members of an ask record that describe the configuration, without braces: a draw
+    prepared ahead is stored in this form and ask.lua adds the asker, as `ask_record` does."""
+    record: dict[str, Any] = {"p": list(packed_params), "o": source}
     if level is not None:
         record["l"] = level
     if attempt:
@@ -46,7 +44,13 @@ def ask_record(
         record["r"] = retry_of
     if retry_failed:
         record["rf"] = 1
-    return _compact(record)
+    return _compact(record)[1:-1]
+
+
+def ask_record(fields: str, *, worker: str | None, asked_ms: int) -> str:
+    """A running trial's record: its draw fields, when it was asked and by whom."""
+    asker = f',"t":{asked_ms}' if worker is None else f',"t":{asked_ms},"w":{_compact(worker)}'
+    return "{" + fields + asker + "}"
 
 
 def result_body(outcome: Outcome) -> str:

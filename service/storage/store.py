@@ -61,7 +61,24 @@ class Reservation:
     level_asked: int
     level_done: int
     expired: int
+    next_number: int  # the number and draw index the next ask will take if nothing intervenes
+    next_draw: int
     slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A draw computed ahead for the ask that takes this number and draw index at this state
+    version; ask.lua hands it out without Python."""
+
+    version: int
+    number: int
+    draw: int
+    fields: str
+
+    @property
+    def field(self) -> str:
+        return f"{self.version}:{self.number}:{self.draw}"
 
 
 @dataclass(frozen=True)
@@ -192,9 +209,20 @@ class Store:
         lease_ms: int,
         max_trials: int,
         idempotency: str | None,
-    ) -> Reservation | Replay | list[int]:
-        """Reserve numbers; a Replay for a repeated Idempotency-Key; a list of numbers on resume."""
-        script_keys = [keys.study, keys.trials, keys.leases, keys.reserved, keys.pending, keys.enqueued, keys.levels]
+        answer_prefix: str,
+    ) -> Reservation | Replay | list[int] | StoredTrial:
+        """Reserve numbers; a Replay for a repeated Idempotency-Key; a list of numbers on resume;
+        or, when a prepared draw fitted, the trial already stored."""
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.leases,
+            keys.reserved,
+            keys.pending,
+            keys.enqueued,
+            keys.levels,
+            keys.prepared,
+        ]
         if idempotency:
             script_keys.append(idempotency_key(keys.name, idempotency))
         with self._guard():
@@ -210,19 +238,32 @@ class Store:
                     lease_ms,
                     max_trials,
                     PENDING_MS,
+                    answer_prefix,
                 ],
             )
         status = reply[0]
+        if status == "handed":
+            observe_expired(int(reply[1]))
+            return StoredTrial(int(reply[3]), reply[4], int(reply[2]))
         if status == "ok":
             slots = []
-            for i in range(9, len(reply), 3):
+            for i in range(11, len(reply), 3):
                 slot = reply[i + 1]
                 slots.append(Slot(int(reply[i]), _SLOT_KINDS[slot[0]], int(slot[1:]), reply[i + 2]))
             state = SamplerState(
                 level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=json.loads(reply[5])
             )
             observe_expired(int(reply[8]))
-            return Reservation(int(reply[1]), state, int(reply[6]), int(reply[7]), int(reply[8]), tuple(slots))
+            return Reservation(
+                int(reply[1]),
+                state,
+                int(reply[6]),
+                int(reply[7]),
+                int(reply[8]),
+                int(reply[9]),
+                int(reply[10]),
+                tuple(slots),
+            )
         if status == "resumed":
             return [int(n) for n in reply[2:]]
         if status == "replay":
@@ -262,14 +303,18 @@ class Store:
         lease_ms: int,
         idempotency: str | None,
         answer: str,
+        prepared: Sequence[Prepared] = (),
     ) -> tuple[int, list[int]]:
-        """Store asked trials; returns (lease deadline ms, numbers whose reservation was lost)."""
-        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued]
+        """Store asked trials and replace the prepared draws (when given); returns (lease
+        deadline ms, numbers whose reservation was lost)."""
+        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
         if idempotency:
             script_keys.append(idempotency_key(keys.name, idempotency))
-        args: list[Any] = [keys.uid, lease_ms, answer]
+        args: list[Any] = [keys.uid, lease_ms, answer, len(records)]
         for number, record in records:
             args.extend((number, record))
+        for draw in prepared:
+            args.extend((draw.field, draw.fields))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":

@@ -11,11 +11,14 @@ from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
 from ..samplers import Draw, Scored
-from ..storage.records import ask_record, decode_stored, decode_trial, result_body
-from ..storage.store import Replay, Reservation, Slot, Store
+from ..storage.records import StoredTrial, ask_record, decode_stored, decode_trial, draw_fields, result_body
+from ..storage.store import Prepared, Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
 
 MAX_REDRAWS = 32  # a batch with more duplicates than this comes from a space too small for it
+# Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
+# in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
+PREPARE_AHEAD = 16
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class _Filled:
     attempt: int = 0
     retry_of: int | None = None
     retry_failed: bool = False
+
+
+def _answer_prefix(idempotency: Idempotency | None) -> str:
+    """What an ask's Idempotency-Key stores, up to the trial numbers."""
+    return f"{idempotency.fingerprint}|ask:" if idempotency else ""
 
 
 def check_replay(replay: Replay, idempotency: Idempotency, kind: str) -> str:
@@ -79,7 +87,10 @@ class AskTell:
                 lease_ms=lease_ms,
                 max_trials=self.limits.max_trials_per_study,
                 idempotency=idempotency.key if idempotency else None,
+                answer_prefix=_answer_prefix(idempotency),
             )
+            if isinstance(reserved, StoredTrial):
+                return [decode_stored(reserved, handle.spec.space)]
             if isinstance(reserved, Replay):
                 assert idempotency is not None
                 numbers = check_replay(reserved, idempotency, "ask")
@@ -98,30 +109,36 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
-        self._advance(handle, reserved)
+        moved = self._advance(handle, reserved)
         seen: set[str] = set()
         filled = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
         records = [
             (
                 f.number,
                 ask_record(
-                    f.packed,
+                    draw_fields(
+                        f.packed,
+                        source=f.source,
+                        level=f.level,
+                        attempt=f.attempt,
+                        retry_of=f.retry_of,
+                        retry_failed=f.retry_failed,
+                    ),
                     worker=worker,
                     asked_ms=reserved.now_ms,
-                    source=f.source,
-                    level=f.level,
-                    attempt=f.attempt,
-                    retry_of=f.retry_of,
-                    retry_failed=f.retry_failed,
                 ),
             )
             for f in filled
         ]
-        answer = ""
-        if idempotency:
-            answer = f"{idempotency.fingerprint}|ask:{','.join(str(f.number) for f in filled)}"
+        answer = _answer_prefix(idempotency) + ",".join(str(f.number) for f in filled) if idempotency else ""
         deadline_ms, lost = self.store.commit(
-            handle.keys, records, lease_ms=lease_ms, idempotency=idempotency.key if idempotency else None, answer=answer
+            handle.keys,
+            records,
+            lease_ms=lease_ms,
+            idempotency=idempotency.key if idempotency else None,
+            answer=answer,
+            # After a zoom this reservation's state is already old: nothing to prepare from it.
+            prepared=() if moved else self._prepare(handle, reserved),
         )
         trials = [
             Trial(
@@ -146,8 +163,9 @@ class AskTell:
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reservation) -> None:
+    def _advance(self, handle: StudyHandle, reserved: Reservation) -> bool:
         """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
+        True when the level changed (by this ask or, it turned out, a racing one).
 
         This reservation was counted at its own level and is filled with that level's state.
         """
@@ -158,10 +176,29 @@ class AskTell:
             return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
-        if move is not None:
-            region = {"by": handle.sampler.name, "note": move.note, "state": move.data}
-            if self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region)):
-                ZOOMS.inc()
+        if move is None:
+            return False
+        region = {"by": handle.sampler.name, "note": move.note, "state": move.data}
+        if self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region)):
+            ZOOMS.inc()
+        return True
+
+    def _prepare(self, handle: StudyHandle, reserved: Reservation) -> list[Prepared]:
+        """The draws the next asks will take if nothing intervenes, as far as the sampler's
+        level cannot change on the way."""
+        sampler, state, space = handle.sampler, reserved.state, handle.spec.space
+        size = sampler.size()
+        prepared = []
+        for ahead in range(PREPARE_AHEAD):
+            number, index = reserved.next_number + ahead, reserved.next_draw + ahead
+            if (size is not None and index >= size) or not sampler.settled(state, index):
+                break
+            params = sampler.suggest(Draw(number, index), state)
+            fields = draw_fields(
+                space.pack(params), source=sampler.name, level=state.level, retry_failed=sampler.retries_failed
+            )
+            prepared.append(Prepared(state.version, number, index, fields))
+        return prepared
 
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
         space = handle.spec.space

@@ -1,9 +1,11 @@
--- Reserve trial numbers for an ask. Python then computes params and calls commit.lua.
+-- An ask: hand out a draw prepared ahead when one fits (one round trip), else reserve trial
+-- numbers; Python then computes params and calls commit.lua.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] leases  KEYS[4] reserved  KEYS[5] pending
--- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] idempotency key (optional)
+-- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] count  ARGV[3] reservation ttl ms  ARGV[4] expiry batch limit
--- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms (for resumed trials)
+-- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
+-- ARGV[10] idempotency answer prefix (the trial number completes it)
 -- Returns one of:
 --   {'gone'}                         no study with this uid
 --   {'replay', stored}               the idempotency key already has an answer
@@ -11,11 +13,12 @@
 --   {'paused'} / {'limit', seq}      study paused / trial limit reached
 --   {'exhausted', running}           a finite sampler has handed out every point
 --   {'resumed', now, n1, n2, ...}    the worker's own running trials, leases renewed
+--   {'handed', expired, deadline, n, record}   a prepared draw, stored and leased
 --   {'ok', now, level, version, level_start, state JSON, level asked, level done, expired,
---    n, slot, payload, n, slot, payload, ...}
+--    next number, next draw, n, slot, payload, n, slot, payload, ...}
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
-local k_idem = KEYS[8]
+local k_idem = KEYS[9]
 if k_idem then
   local stored = redis.call('GET', k_idem)
   if stored == 'pending' then return {'busy'} end
@@ -44,6 +47,30 @@ if max_trials > 0 then
   count = math.min(count, max_trials - seq)
   if count <= 0 then return {'limit', seq} end
 end
+local level = redis.call('HGET', k_study, 'level')
+local cursor = tonumber(redis.call('HGET', k_study, 'cursor'))
+local sver = redis.call('HGET', k_study, 'sver')
+
+-- The common case: one trial, nothing to retry or enqueued, and its draw already computed.
+if count == 1 and redis.call('ZCARD', k_pending) == 0 then
+  local field = sver .. ':' .. seq .. ':' .. cursor
+  local fields = redis.call('HGET', KEYS[8], field)
+  if fields then
+    redis.call('HDEL', KEYS[8], field)
+    redis.call('HSET', k_study, 'cursor', cursor + 1, 'seq', seq + 1)
+    redis.call('HINCRBY', k_study, 'n_running', 1)
+    redis.call('HINCRBY', KEYS[7], level .. ':a', 1)
+    local asker = ',"t":' .. now
+    if ARGV[5] ~= '' then asker = asker .. ',"w":' .. cjson.encode(ARGV[5]) end
+    local record = '{' .. fields .. asker .. '}'
+    local deadline = now + tonumber(ARGV[7])
+    redis.call('HSET', k_trials, seq, record)
+    redis.call('ZADD', k_leases, deadline, seq)
+    if k_idem then redis.call('SET', k_idem, ARGV[10] .. seq, 'EX', 86400) end
+    return {'handed', expired, deadline, seq, record}
+  end
+end
+
 local popped = redis.call('ZPOPMIN', k_pending, count)
 local slots, payloads = {}, {}
 for i = 1, #popped, 2 do
@@ -59,14 +86,12 @@ for i = 1, #popped, 2 do
   table.insert(payloads, payload)
 end
 
-local level = redis.call('HGET', k_study, 'level')
 local fresh = count - #slots
 if fresh > 0 then
   local limit = redis.call('HGET', k_study, 'draw_limit')
-  local cursor = tonumber(redis.call('HGET', k_study, 'cursor'))
   if limit then fresh = math.min(fresh, tonumber(limit) - cursor) end
   if fresh > 0 then
-    redis.call('HINCRBY', k_study, 'cursor', fresh)
+    redis.call('HSET', k_study, 'cursor', cursor + fresh)
     redis.call('HINCRBY', KEYS[7], level .. ':a', fresh)
     for draw = cursor, cursor + fresh - 1 do
       table.insert(slots, 'f' .. draw)
@@ -80,9 +105,10 @@ end
 local first = redis.call('HINCRBY', k_study, 'seq', #slots) - #slots
 if k_idem then redis.call('SET', k_idem, 'pending', 'PX', tonumber(ARGV[9])) end
 
-local out = {'ok', now, level, redis.call('HGET', k_study, 'sver'), redis.call('HGET', k_study, 'lstart'),
+local out = {'ok', now, level, sver, redis.call('HGET', k_study, 'lstart'),
   redis.call('HGET', k_study, 'sstate'), redis.call('HGET', KEYS[7], level .. ':a') or '0',
-  redis.call('HGET', KEYS[7], level .. ':d') or '0', expired}
+  redis.call('HGET', KEYS[7], level .. ':d') or '0', expired, first + #slots,
+  redis.call('HGET', k_study, 'cursor')}
 local deadline = now + tonumber(ARGV[3])
 for i, slot in ipairs(slots) do
   local n = first + i - 1

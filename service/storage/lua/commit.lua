@@ -1,15 +1,17 @@
--- Store the params of reserved trials and start their leases.
+-- Store the params of reserved trials, start their leases, and keep draws prepared ahead.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] reserved  KEYS[4] leases  KEYS[5] enqueued
--- KEYS[6] idempotency key (optional)
+-- KEYS[6] prepared  KEYS[7] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] lease ms  ARGV[3] answer to store under the idempotency key
--- ARGV[4], ARGV[5], ...: pairs of trial number and ask JSON
+-- ARGV[4] how many trials follow; then pairs of trial number and ask JSON; then pairs of
+-- prepared field and draw fields, which replace every draw prepared before.
 -- Returns {'ok', deadline, lost number, ...}: lost numbers had their reservation expire first.
 -- {'gone'} when the study was deleted meanwhile.
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
 local deadline = now_ms() + tonumber(ARGV[2])
 local out = {'ok', deadline}
 local stored = 0
-for i = 4, #ARGV, 2 do
+local last = 4 + 2 * tonumber(ARGV[4])
+for i = 5, last, 2 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
@@ -23,11 +25,19 @@ for i = 4, #ARGV, 2 do
   end
 end
 redis.call('HINCRBY', KEYS[1], 'n_running', stored)
-if KEYS[6] then
+if #ARGV > last then
+  -- Draws are pure functions of their field, so whichever process wrote them, they are right;
+  -- replacing them all drops the ones an older state version or a used number left behind.
+  redis.call('DEL', KEYS[6])
+  for i = last + 1, #ARGV, 2 do
+    redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
+  end
+end
+if KEYS[7] then
   if #out == 2 then
-    redis.call('SET', KEYS[6], ARGV[3], 'EX', 86400)
+    redis.call('SET', KEYS[7], ARGV[3], 'EX', 86400)
   else
-    redis.call('DEL', KEYS[6])
+    redis.call('DEL', KEYS[7])
   end
 end
 return out
