@@ -13,6 +13,7 @@ from hone._exceptions import error_from_response
 from service.app import create_app
 from service.config import Settings
 from service.embedded_redis import free_port
+from service.storage.keys import idempotency_key
 
 from .client_helpers import SPACE, Tap, client_for
 from .servers import start_redis
@@ -49,6 +50,31 @@ def test_a_retried_ask_and_tell_whose_answers_were_lost_count_once(app: Any) -> 
         first, retry = keys(tap, suffix)[:2]
         assert first is not None and first == retry, suffix  # one key for one logical call, across retries
     assert keys(tap, "/ask")[0] != keys(tap, "/tell")[0]
+
+
+def test_an_ask_whose_key_is_still_being_served_is_retried_until_it_is_free(app: Any, redis_client: Any) -> None:
+    # Another service process is still serving an attempt with this key: its marker is in Redis.
+    # The first answer is 409 request_in_progress; the marker then lapses and the retry runs.
+    def in_flight_marker(request: httpx.Request) -> str:
+        return idempotency_key("s", request.headers["Idempotency-Key"])
+
+    class FirstAskInFlight(Tap):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/ask") and not keys(self, "/ask"):
+                redis_client.set(in_flight_marker(request), "pending")
+            return super().handle_request(request)
+
+    def lapse(request: httpx.Request, response: httpx.Response) -> None:
+        if response.status_code == 409:
+            redis_client.delete(in_flight_marker(request))
+
+    tap = FirstAskInFlight(app, lapse)
+    with client_for(tap, backoff=0) as client:
+        study = client.study("s", space=SPACE)
+        assert study.ask().number == 0
+        assert study.info().counts["total"] == 1
+    first, retry = keys(tap, "/ask")
+    assert first == retry
 
 
 def test_heartbeats_carry_an_idempotency_key(app: Any) -> None:
