@@ -10,7 +10,7 @@ from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
-from ..samplers import Draw, Scored
+from ..samplers import Draw, SamplerState, Scored
 from ..storage.records import StoredTrial, ask_record, decode_stored, decode_trial, draw_fields, result_body
 from ..storage.store import Prepared, Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
@@ -38,6 +38,23 @@ class _Filled:
     attempt: int = 0
     retry_of: int | None = None
     retry_failed: bool = False
+
+    def fields(self) -> str:
+        return draw_fields(
+            self.packed,
+            source=self.source,
+            level=self.level,
+            attempt=self.attempt,
+            retry_of=self.retry_of,
+            retry_failed=self.retry_failed,
+        )
+
+
+def _drawn(handle: StudyHandle, draw: Draw, state: SamplerState) -> _Filled:
+    """A fresh draw of the study's sampler, labelled with where it came from."""
+    sampler = handle.sampler
+    packed = handle.spec.space.pack(sampler.suggest(draw, state))
+    return _Filled(draw.number, packed, sampler.name, state.level, retry_failed=sampler.retries_failed)
 
 
 def _answer_prefix(idempotency: Idempotency | None) -> str:
@@ -115,18 +132,7 @@ class AskTell:
         records = [
             (
                 f.number,
-                ask_record(
-                    draw_fields(
-                        f.packed,
-                        source=f.source,
-                        level=f.level,
-                        attempt=f.attempt,
-                        retry_of=f.retry_of,
-                        retry_failed=f.retry_failed,
-                    ),
-                    worker=worker,
-                    asked_ms=reserved.now_ms,
-                ),
+                ask_record(f.fields(), worker=worker, asked_ms=reserved.now_ms),
             )
             for f in filled
         ]
@@ -186,18 +192,15 @@ class AskTell:
     def _prepare(self, handle: StudyHandle, reserved: Reservation) -> list[Prepared]:
         """The draws the next asks will take if nothing intervenes, as far as the sampler's
         level cannot change on the way."""
-        sampler, state, space = handle.sampler, reserved.state, handle.spec.space
+        sampler, state = handle.sampler, reserved.state
         size = sampler.size()
         prepared = []
         for ahead in range(PREPARE_AHEAD):
             number, index = reserved.next_number + ahead, reserved.next_draw + ahead
             if (size is not None and index >= size) or not sampler.settled(state, index):
                 break
-            params = sampler.suggest(Draw(number, index), state)
-            fields = draw_fields(
-                space.pack(params), source=sampler.name, level=state.level, retry_failed=sampler.retries_failed
-            )
-            prepared.append(Prepared(state.version, number, index, fields))
+            drawn = _drawn(handle, Draw(number, index), state)
+            prepared.append(Prepared(state.version, number, index, drawn.fields()))
         return prepared
 
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
@@ -220,15 +223,13 @@ class AskTell:
             packed = space.pack(json.loads(slot.payload))
             seen.add(json.dumps(packed))
             return _Filled(slot.number, packed, "enqueued", None, retry_failed=True)
-        sampler = handle.sampler
         for attempt in range(MAX_REDRAWS):
-            params = sampler.suggest(Draw(slot.number, slot.ident, attempt), reserved.state)
-            packed = space.pack(params)
-            key = json.dumps(packed)
+            drawn = _drawn(handle, Draw(slot.number, slot.ident, attempt), reserved.state)
+            key = json.dumps(drawn.packed)
             if key not in seen:
                 break
         seen.add(key)
-        return _Filled(slot.number, packed, sampler.name, reserved.state.level, retry_failed=sampler.retries_failed)
+        return drawn
 
     # -- tell --------------------------------------------------------------------------------
 
