@@ -12,7 +12,7 @@ from ..domain.study import Study
 from ..domain.trial import Trial
 from .auth import requires
 from .context import services
-from .idempotency import idempotent
+from .idempotency import idempotent, idempotent_on_trial
 from .schemas import (
     CurveArgsSchema,
     CurveListSchema,
@@ -34,15 +34,15 @@ blp = Blueprint(
 )
 
 
-@blp.route("/trials/<int:number>/report")
+@blp.route("/trials/<trial_id>/report")
 class Report(MethodView):
     @requires(Scope.WRITE)
-    @idempotent
+    @idempotent_on_trial
     @blp.arguments(ReportBodySchema())
     @blp.response(200, PruneSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> dict[str, bool]:
-        """Record a learning-curve point of a running trial; answers whether to stop it now."""
-        return {"prune": services().reports.report(name, number, body["step"], body["value"])}
+    def post(self, body: dict[str, Any], name: str, trial_id: str) -> dict[str, bool]:
+        """Record a learning-curve point of the running trial with this id; answers whether to stop it now."""
+        return {"prune": services().reports.report(name, trial_id, body["step"], body["value"])}
 
 
 @blp.route("/curves")

@@ -1,7 +1,10 @@
 """`@idempotent` on a view: a retried request with the same Idempotency-Key gets the first answer.
 
 Ask and tell keep their keys inside their own Lua scripts (no extra round trip on the hot path);
-this decorator serves the other writes: create, delete, heartbeat, report.
+this decorator serves the other writes. `@idempotent` keeps the answer under the study's name
+(create, delete, hand controls): it outlives a delete, so a replayed DELETE answers as it first
+did and never deletes a study created again since. `@idempotent_on_trial` keeps it with the
+incarnation the trial id in the path names (heartbeat, report): swept with it.
 """
 
 from __future__ import annotations
@@ -12,31 +15,44 @@ from typing import Any
 
 from flask import Response
 
+from ..domain.trial import TrialRef
 from ..usecases.ask_tell import check_replay
 from .context import idempotency, services
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    return _once(view, lambda kwargs: None)
+
+
+def idempotent_on_trial(view: Callable[..., Any]) -> Callable[..., Any]:
+    def incarnation(kwargs: dict[str, Any]) -> str | None:
+        ref = TrialRef.parse(kwargs["trial_id"])
+        return ref.incarnation if ref else None  # the view refuses an id that names no trial
+
+    return _once(view, incarnation)
+
+
+def _once(view: Callable[..., Any], incarnation_of: Callable[[dict[str, Any]], str | None]) -> Callable[..., Any]:
     @functools.wraps(view)
     def once(*args: Any, **kwargs: Any) -> Any:
         key = idempotency()
         if key is None:
             return view(*args, **kwargs)
-        store, study = services().store, kwargs["name"]
-        replay = store.idempotency_begin(study, key.key)
+        store, study, incarnation = services().store, kwargs["name"], incarnation_of(kwargs)
+        replay = store.idempotency_begin(study, incarnation, key.key)
         if replay is not None:
             status, _, body = check_replay(replay, key, "http").partition("|")
             return Response(body, status=int(status), mimetype="application/json")
         try:
             response: Response = view(*args, **kwargs)
         except BaseException:
-            store.idempotency_abort(study, key.key)
+            store.idempotency_abort(study, incarnation, key.key)
             raise
         if response.status_code < 300:
             body = response.get_data(as_text=True)
-            store.idempotency_finish(study, key.key, f"{key.fingerprint}|http:{response.status_code}|{body}")
+            store.idempotency_finish(study, incarnation, key.key, f"{key.fingerprint}|http:{response.status_code}|{body}")
         else:
-            store.idempotency_abort(study, key.key)
+            store.idempotency_abort(study, incarnation, key.key)
         return response
 
     return once

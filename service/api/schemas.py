@@ -246,7 +246,14 @@ class StudyListArgsSchema(Strict):
 
 
 class TrialSchema(ma.Schema):
-    number = fields.Integer()
+    id = fields.String(
+        metadata={
+            "description": "Opaque: names this trial of this incarnation of the study. Tell, heartbeat and "
+            "report address the trial by it, so a worker of a study deleted and created again since "
+            "gets 409 study_recreated instead of reaching the new trial with the same number."
+        }
+    )
+    number = fields.Integer(metadata={"description": "From 0, study-wide, in the order trials were asked."})
     params = fields.Dict(keys=fields.String())
     state = fields.Enum(TrialState, by_value=True)
     value = fields.Float(allow_none=True)
@@ -300,7 +307,7 @@ class CountsSchema(ma.Schema):
     failed = fields.Integer()
     pruned = fields.Integer()
     expired = fields.Integer()
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "Every trial, in any state: the trials a listing shows."})
 
 
 class StudySchema(ma.Schema):

@@ -21,7 +21,8 @@ blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Regi
 def study_out(study: Study) -> dict[str, Any]:
     spec = study.spec
     counts = {state.value: n for state, n in study.counts.items()}
-    counts["total"] = study.extra.get("trials_total", sum(counts.values()))
+    # Not the trial numbers handed out: a number whose ask died before storing it never became a trial.
+    counts["total"] = sum(counts.values())
     return {
         "name": study.name,
         "direction": spec.direction.value,

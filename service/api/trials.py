@@ -17,7 +17,7 @@ from ..domain.trial import Outcome, Trial, TrialState
 from .auth import requires
 from .context import idempotency, services
 from .fast_dump import compile_dumper
-from .idempotency import idempotent
+from .idempotency import idempotent_on_trial
 from .schemas import (
     AskBodySchema,
     HeartbeatBodySchema,
@@ -68,26 +68,26 @@ class Ask(MethodView):
         return jsonify({"trials": [dump_trial(t) for t in trials]})
 
 
-@blp.route("/trials/<int:number>/tell")
+@blp.route("/trials/<trial_id>/tell")
 class Tell(MethodView):
     @requires(Scope.WRITE)
     @blp.arguments(TellBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
-        """Tell a trial's outcome: complete with a value, failed with an error, or pruned."""
+    def post(self, body: dict[str, Any], name: str, trial_id: str) -> Response:
+        """Tell the outcome of the trial with this id: complete with a value, failed with an error, or pruned."""
         outcome = Outcome(TrialState(body["state"]), body["value"], body["error"])
-        return jsonify(dump_trial(services().ask_tell.tell(name, number, outcome, idempotency=idempotency())))
+        return jsonify(dump_trial(services().ask_tell.tell(name, trial_id, outcome, idempotency=idempotency())))
 
 
-@blp.route("/trials/<int:number>/heartbeat")
+@blp.route("/trials/<trial_id>/heartbeat")
 class Heartbeat(MethodView):
     @requires(Scope.WRITE)
-    @idempotent
+    @idempotent_on_trial
     @blp.arguments(HeartbeatBodySchema())
     @blp.response(200, TrialSchema)
-    def post(self, body: dict[str, Any], name: str, number: int) -> Response:
-        """Renew a running trial's lease."""
-        return jsonify(dump_trial(services().ask_tell.heartbeat(name, number, body["lease_seconds"])))
+    def post(self, body: dict[str, Any], name: str, trial_id: str) -> Response:
+        """Renew the lease of the running trial with this id."""
+        return jsonify(dump_trial(services().ask_tell.heartbeat(name, trial_id, body["lease_seconds"])))
 
 
 @blp.route("/trials")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,9 +37,35 @@ class Outcome:
         return (self.state, self.value, self.error) == (told.state, told.value, told.error)
 
 
+_TRIAL_ID = re.compile(r"([0-9a-f]{1,32})-(0|[1-9][0-9]{0,17})")
+
+
+@dataclass(frozen=True)
+class TrialRef:
+    """One trial of one incarnation of a study: what a trial's `id` names.
+
+    Trial numbers start from 0 again when a study is deleted and created again; the incarnation
+    (the study's uid) tells the two trial 3s apart, so a worker of the old one cannot touch the new.
+    """
+
+    incarnation: str
+    number: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.incarnation}-{self.number}"
+
+    @classmethod
+    def parse(cls, trial_id: str) -> TrialRef | None:
+        """The trial an id names; None when the text is no trial id at all."""
+        match = _TRIAL_ID.fullmatch(trial_id)
+        return cls(match[1], int(match[2])) if match else None
+
+
 @dataclass(frozen=True)
 class Trial:
     number: int
+    incarnation: str
     params: Mapping[str, Any]
     state: TrialState
     value: float | None
@@ -52,6 +79,10 @@ class Trial:
     error: str | None = None
     lease_expires_at: float | None = None
     note: str | None = None
+
+    @property
+    def id(self) -> str:
+        return TrialRef(self.incarnation, self.number).id
 
     @property
     def outcome(self) -> Outcome:

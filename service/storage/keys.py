@@ -22,7 +22,12 @@ hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learn
 hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (median pruner)
 hone:{S}:<uid>:rung:<k>         zset   number -> value at ASHA rung k
 hone:{S}:<uid>:notes            hash   number -> a short note on that trial
-hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key, expires after 24 h
+hone:{S}:<uid>:idem:<sha256>    string a stored answer to an Idempotency-Key of a request on this
+                                       incarnation (ask, tell, heartbeat, report): swept with it,
+                                       so a retry after a re-create never replays the old answer
+hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key of a request on the
+                                       name (create, delete, hand controls): outlives incarnations,
+                                       so a replayed DELETE never deletes a newer one; 24 h
 """
 
 from __future__ import annotations
@@ -37,9 +42,14 @@ def study_key(name: str) -> str:
     return f"hone:{{{name}}}:study"
 
 
-def idempotency_key(name: str, key: str) -> str:
+def _digest(key: str) -> str:
     # Hashing keeps client-chosen text (braces, colons) out of the key name and its hash tag.
-    return f"hone:{{{name}}}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def idempotency_key(name: str, key: str) -> str:
+    """Where the answer to a request on the study's name is kept."""
+    return f"hone:{{{name}}}:idem:{_digest(key)}"
 
 
 def data_pattern(name: str, uid: str) -> str:
@@ -106,3 +116,7 @@ class StudyKeys:
 
     def rung(self, rung: int) -> str:
         return self._data(f"rung:{rung}")
+
+    def idempotency(self, key: str) -> str:
+        """Where the answer to a request on this incarnation is kept."""
+        return self._data(f"idem:{_digest(key)}")

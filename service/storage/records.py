@@ -68,7 +68,12 @@ def parse_ask(text: str) -> dict[str, Any]:
 
 
 def decode_trial(
-    number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None, note: str | None = None
+    number: int,
+    record: str,
+    space: SearchSpace,
+    incarnation: str,
+    lease_deadline_ms: float | None = None,
+    note: str | None = None,
 ) -> Trial:
     ask_text, _, result_text = record.partition("\n")
     ask = json.loads(ask_text)
@@ -76,6 +81,7 @@ def decode_trial(
     state = TrialState(result.get("s", "running"))
     return Trial(
         number=number,
+        incarnation=incarnation,
         params=space.unpack(ask["p"]),
         state=state,
         value=result.get("v"),
@@ -92,5 +98,5 @@ def decode_trial(
     )
 
 
-def decode_stored(stored: StoredTrial, space: SearchSpace) -> Trial:
-    return decode_trial(stored.number, stored.record, space, stored.deadline_ms, stored.note)
+def decode_stored(stored: StoredTrial, space: SearchSpace, incarnation: str) -> Trial:
+    return decode_trial(stored.number, stored.record, space, incarnation, stored.deadline_ms, stored.note)

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable
+from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable, StudyRecreated
 from ..metrics import REDIS_ERRORS, observe_expired
 from ..pruners import ReportPlan
 from ..samplers.base import SamplerState
@@ -108,6 +108,12 @@ class LevelRow:
 
 
 _SLOT_KINDS = {"f": "fresh", "d": "draw", "r": "retry", "e": "enqueued"}
+
+
+def _check_incarnation(keys: StudyKeys, status: str) -> None:
+    """A script on one trial found the study deleted and created again since it was asked."""
+    if status == "recreated":
+        raise StudyRecreated(keys.name)
 
 
 def _replay(stored: str) -> Replay:
@@ -224,7 +230,7 @@ class Store:
             keys.prepared,
         ]
         if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
+            script_keys.append(keys.idempotency(idempotency))
         with self._guard():
             reply = self.scripts.ask(
                 keys=script_keys,
@@ -309,7 +315,7 @@ class Store:
         deadline ms, numbers whose reservation was lost)."""
         script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
         if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
+            script_keys.append(keys.idempotency(idempotency))
         args: list[Any] = [keys.uid, lease_ms, answer, len(records)]
         for number, record in records:
             args.extend((number, record))
@@ -379,13 +385,14 @@ class Store:
             keys.notes,
         ]
         if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
+            script_keys.append(keys.idempotency(idempotency))
         with self._guard():
             reply = self.scripts.tell(
                 keys=script_keys,
                 args=[keys.uid, number, state, "" if value is None else repr(value), body, direction, answer],
             )
         status = reply[0]
+        _check_incarnation(keys, status)
         if status in ("ok", "told", "reoffered"):
             return TellResult(status, reply[1], reply[2])
         if status == "replay":
@@ -400,6 +407,7 @@ class Store:
                 keys=[keys.study, keys.trials, keys.leases, keys.reserved, keys.pending, keys.notes],
                 args=[keys.uid, number, lease_ms, EXPIRE_BATCH],
             )
+        _check_incarnation(keys, reply[0])
         self._raise_for(reply[0], reply)
         deadline = int(reply[3]) if reply[0] == "ok" else None
         return reply[0], StoredTrial(number, reply[1], deadline, reply[2])
@@ -430,6 +438,7 @@ class Store:
         args += [plan.warmup_steps, plan.min_trials, plan.reduction_factor]
         with self._guard():
             reply = self.scripts.report(keys=script_keys, args=args)
+        _check_incarnation(keys, reply[0])
         self._raise_for(reply[0], reply)
         if reply[0] == "finished":
             return reply[1], False
@@ -470,9 +479,14 @@ class Store:
 
     # -- idempotency for writes without their own script ---------------------------------
 
-    def idempotency_begin(self, name: str, key: str) -> Replay | None:
-        """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict."""
-        redis_key = idempotency_key(name, key)
+    @staticmethod
+    def _idempotency_key(name: str, incarnation: str | None, key: str) -> str:
+        return StudyKeys(name, incarnation).idempotency(key) if incarnation else idempotency_key(name, key)
+
+    def idempotency_begin(self, name: str, incarnation: str | None, key: str) -> Replay | None:
+        """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict.
+        With an incarnation the key belongs to it, else to the study's name."""
+        redis_key = self._idempotency_key(name, incarnation, key)
         with self._guard():
             if self.client.set(redis_key, "pending", nx=True, px=PENDING_MS):
                 return None
@@ -481,13 +495,13 @@ class Store:
             self._raise_for("busy", [])
         return _replay(stored)
 
-    def idempotency_finish(self, name: str, key: str, answer: str) -> None:
+    def idempotency_finish(self, name: str, incarnation: str | None, key: str, answer: str) -> None:
         with self._guard():
-            self.client.set(idempotency_key(name, key), answer, ex=86_400)
+            self.client.set(self._idempotency_key(name, incarnation, key), answer, ex=86_400)
 
-    def idempotency_abort(self, name: str, key: str) -> None:
+    def idempotency_abort(self, name: str, incarnation: str | None, key: str) -> None:
         with self._guard():
-            self.client.delete(idempotency_key(name, key))
+            self.client.delete(self._idempotency_key(name, incarnation, key))
 
     # -- reads -------------------------------------------------------------------------------
 

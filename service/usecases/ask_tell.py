@@ -11,7 +11,7 @@ from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
 from ..samplers import Draw, SamplerState, Scored
-from ..storage.records import StoredTrial, ask_record, decode_stored, decode_trial, draw_fields, result_body
+from ..storage.records import StoredTrial, ask_record, decode_trial, draw_fields, result_body
 from ..storage.store import Prepared, Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
 
@@ -107,7 +107,7 @@ class AskTell:
                 answer_prefix=_answer_prefix(idempotency),
             )
             if isinstance(reserved, StoredTrial):
-                return [decode_stored(reserved, handle.spec.space)]
+                return [handle.trial(reserved)]
             if isinstance(reserved, Replay):
                 assert idempotency is not None
                 numbers = check_replay(reserved, idempotency, "ask")
@@ -149,6 +149,7 @@ class AskTell:
         trials = [
             Trial(
                 number=f.number,
+                incarnation=handle.uid,
                 params=handle.spec.space.unpack(f.packed),
                 state=TrialState.RUNNING,
                 value=None,
@@ -178,7 +179,7 @@ class AskTell:
         space = handle.spec.space
 
         def top(k: int) -> list[Scored]:
-            trials = [decode_stored(row, space) for row in self.store.top(handle.keys, handle.spec.direction.value, k)]
+            trials = [handle.trial(row) for row in self.store.top(handle.keys, handle.spec.direction.value, k)]
             return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
@@ -233,57 +234,54 @@ class AskTell:
 
     # -- tell --------------------------------------------------------------------------------
 
-    def tell(self, name: str, number: int, outcome: Outcome, *, idempotency: Idempotency | None = None) -> Trial:
+    def tell(self, name: str, trial_id: str, outcome: Outcome, *, idempotency: Idempotency | None = None) -> Trial:
+        """Record the outcome of the trial `trial_id` names: of that incarnation of the study only."""
         if outcome.state not in TOLD_STATES:
             raise InvalidInput("state must be complete, failed or pruned", code="invalid_state")
         if outcome.state is TrialState.COMPLETE and outcome.value is None:
             raise InvalidInput("a complete trial needs a value", code="missing_value")
-
-        def run(handle: StudyHandle) -> Trial:
-            answer = f"{idempotency.fingerprint}|tell:{number}" if idempotency else ""
-            told = self.store.tell(
-                handle.keys,
-                number,
-                state=outcome.state.value,
-                value=outcome.value,
-                body=result_body(outcome),
-                direction=handle.spec.direction.value,
-                idempotency=idempotency.key if idempotency else None,
-                answer=answer,
+        handle, number = self.studies.incarnation(name, trial_id)
+        answer = f"{idempotency.fingerprint}|tell:{number}" if idempotency else ""
+        told = self.store.tell(
+            handle.keys,
+            number,
+            state=outcome.state.value,
+            value=outcome.value,
+            body=result_body(outcome),
+            direction=handle.spec.direction.value,
+            idempotency=idempotency.key if idempotency else None,
+            answer=answer,
+        )
+        if isinstance(told, Replay):
+            assert idempotency is not None
+            return self.load(handle, [int(check_replay(told, idempotency, "tell"))])[0]
+        trial = decode_trial(number, told.record, handle.spec.space, handle.uid, note=told.note)
+        if told.status == "reoffered":
+            raise Conflict(
+                f"trial {number} expired and its configuration was handed to another trial; "
+                "this result was not recorded",
+                code="trial_expired",
             )
-            if isinstance(told, Replay):
-                assert idempotency is not None
-                return self.load(handle, [int(check_replay(told, idempotency, "tell"))])[0]
-            trial = decode_trial(number, told.record, handle.spec.space, note=told.note)
-            if told.status == "reoffered":
-                raise Conflict(
-                    f"trial {number} expired and its configuration was handed to another trial; "
-                    "this result was not recorded",
-                    code="trial_expired",
-                )
-            if told.status == "told" and not trial.outcome.same_as(outcome):
-                raise Conflict(
-                    f"trial {number} is already {trial.state.value}"
-                    + (f" with value {trial.value}" if trial.value is not None else "")
-                    + "; a trial is told once",
-                    code="trial_finished",
-                    details={"state": trial.state.value, "value": trial.value},
-                )
-            return trial
+        if told.status == "told" and not trial.outcome.same_as(outcome):
+            raise Conflict(
+                f"trial {number} is already {trial.state.value}"
+                + (f" with value {trial.value}" if trial.value is not None else "")
+                + "; a trial is told once",
+                code="trial_finished",
+                details={"state": trial.state.value, "value": trial.value},
+            )
+        return trial
 
-        return self.studies.with_handle(name, run)
-
-    def heartbeat(self, name: str, number: int, lease_seconds: float | None = None) -> Trial:
-        def run(handle: StudyHandle) -> Trial:
-            lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
-            status, stored = self.store.heartbeat(handle.keys, number, lease_ms)
-            trial = decode_stored(stored, handle.spec.space)
-            if status == "finished":
-                code = "trial_expired" if trial.state is TrialState.EXPIRED else "trial_finished"
-                raise Conflict(f"trial {number} is {trial.state.value}; there is no lease to renew", code=code)
-            return trial
-
-        return self.studies.with_handle(name, run)
+    def heartbeat(self, name: str, trial_id: str, lease_seconds: float | None = None) -> Trial:
+        """Renew the lease of the trial `trial_id` names."""
+        handle, number = self.studies.incarnation(name, trial_id)
+        lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
+        status, stored = self.store.heartbeat(handle.keys, number, lease_ms)
+        trial = handle.trial(stored)
+        if status == "finished":
+            code = "trial_expired" if trial.state is TrialState.EXPIRED else "trial_finished"
+            raise Conflict(f"trial {number} is {trial.state.value}; there is no lease to renew", code=code)
+        return trial
 
     def load(self, handle: StudyHandle, numbers: list[int]) -> list[Trial]:
-        return [decode_stored(stored, handle.spec.space) for stored in self.store.records(handle.keys, numbers)]
+        return [handle.trial(stored) for stored in self.store.records(handle.keys, numbers)]

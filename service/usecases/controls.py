@@ -72,6 +72,6 @@ class Controls:
 
         def run(handle: StudyHandle) -> Trial:
             self.store.set_note(handle.keys, number, note)
-            return decode_stored(self.store.records(handle.keys, [number])[0], handle.spec.space)
+            return handle.trial(self.store.records(handle.keys, [number])[0])
 
         return self.studies.with_handle(name, run)

@@ -26,26 +26,23 @@ class Reports:
         self.store = store
         self.limits = limits
 
-    def report(self, name: str, number: int, step: int, value: float) -> bool:
-        """Record value at step for a running trial; True when the pruner says stop."""
-
-        def run(handle: StudyHandle) -> bool:
-            record, prune = self.store.report(
-                handle.keys,
-                number,
-                step,
-                value,
-                plan(handle.spec.pruner, step),
-                self.limits.max_curve_points,
-                handle.spec.direction.value,
-            )
-            if record is not None:
-                state = decode_trial(number, record, handle.spec.space).state
-                code = "trial_expired" if state is TrialState.EXPIRED else "trial_finished"
-                raise Conflict(f"trial {number} is {state.value}; only running trials report", code=code)
-            return prune
-
-        return self.studies.with_handle(name, run)
+    def report(self, name: str, trial_id: str, step: int, value: float) -> bool:
+        """Record value at step for the running trial `trial_id` names; True when the pruner says stop."""
+        handle, number = self.studies.incarnation(name, trial_id)
+        record, prune = self.store.report(
+            handle.keys,
+            number,
+            step,
+            value,
+            plan(handle.spec.pruner, step),
+            self.limits.max_curve_points,
+            handle.spec.direction.value,
+        )
+        if record is not None:
+            state = decode_trial(number, record, handle.spec.space, handle.uid).state
+            code = "trial_expired" if state is TrialState.EXPIRED else "trial_finished"
+            raise Conflict(f"trial {number} is {state.value}; only running trials report", code=code)
+        return prune
 
     def curves(self, name: str, numbers: Sequence[int], max_points: int) -> list[Curve]:
         if len(numbers) > self.limits.max_page_size:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Limits
-from ..domain.errors import Conflict, LimitExceeded, NotFound
+from ..domain.errors import Conflict, LimitExceeded, NotFound, StudyRecreated
 from ..domain.study import Study, StudySpec, check_study_name
-from ..domain.trial import TrialState
+from ..domain.trial import Trial, TrialRef, TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_stored
+from ..storage.records import StoredTrial, decode_stored
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
@@ -32,6 +32,10 @@ class StudyHandle:
     sampler: Sampler
     seed: int
     keys: StudyKeys
+
+    def trial(self, stored: StoredTrial) -> Trial:
+        """A stored trial of this incarnation, as the domain value."""
+        return decode_stored(stored, self.spec.space, self.uid)
 
 
 def _spec_json(spec: StudySpec) -> str:
@@ -118,6 +122,23 @@ class Studies:
             self._cache[name] = handle
         return handle
 
+    def incarnation(self, name: str, trial_id: str) -> tuple[StudyHandle, int]:
+        """The handle of the incarnation a trial id names, and the trial's number; for requests
+        that act on a trial handed out, which must never reach a newer incarnation's trial."""
+        ref = TrialRef.parse(trial_id)
+        if ref is None:
+            raise NotFound(
+                f"study {name!r} has no trial with id {trial_id!r}; tell, heartbeat and report take "
+                "the trial's id as ask handed it out",
+                code="trial_not_found",
+            )
+        handle = self.handle(name)
+        if handle.uid != ref.incarnation:
+            handle = self.refresh(name)  # this process may know an older incarnation than the trial
+            if handle.uid != ref.incarnation:
+                raise StudyRecreated(name)
+        return handle, ref.number
+
     def with_handle(self, name: str, action: Any) -> Any:
         """Run action(handle); if the cached study went stale, reload it and run once more."""
         try:
@@ -132,7 +153,7 @@ class Studies:
             if header is None or header.uid != handle.uid:
                 raise StaleStudy("no such study", code="study_not_found")
             top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = decode_stored(top[0], handle.spec.space) if top else None
+            best = handle.trial(top[0]) if top else None
             counts = {state: header.counts.get(state.value, 0) for state in TrialState}
             return Study(
                 name=name,
@@ -144,7 +165,6 @@ class Studies:
                 counts=counts,
                 best=best,
                 extra={
-                    "trials_total": int(header.fields.get("seq", 0)),
                     "note": header.fields.get("note"),
                     "queued": self.store.pending_count(handle.keys),
                     "points": _points(header),

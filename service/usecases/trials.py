@@ -33,7 +33,7 @@ class TrialQueries:
             found = self.store.records(handle.keys, [number])
             if not found:
                 raise NotFound(f"study {name!r} has no trial {number}", code="trial_not_found")
-            return decode_stored(found[0], handle.spec.space)
+            return handle.trial(found[0])
 
         return self.studies.with_handle(name, run)
 
@@ -42,7 +42,7 @@ class TrialQueries:
             top = self.store.top(handle.keys, handle.spec.direction.value, 1)
             if not top:
                 raise NotFound(f"study {name!r} has no complete trial yet", code="no_complete_trial")
-            return decode_stored(top[0], handle.spec.space)
+            return handle.trial(top[0])
 
         return self.studies.with_handle(name, run)
 
@@ -95,7 +95,7 @@ class TrialQueries:
             numbers = list(range(position, end, step))
             position = numbers[-1] + step
             for stored in self.store.records(handle.keys, numbers):
-                trial = decode_stored(stored, handle.spec.space)
+                trial = handle.trial(stored)
                 if states is None or trial.state in states:
                     trials.append(trial)
                     if len(trials) == limit:
@@ -114,7 +114,7 @@ class TrialQueries:
             except ValueError:
                 raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor") from None
         rows = self.store.by_value(handle.keys, handle.spec.direction.value, after, limit)
-        trials = [decode_stored(stored, handle.spec.space) for stored, _ in rows]
+        trials = [handle.trial(stored) for stored, _ in rows]
         next_cursor = f"{rows[-1][1]!r}~{rows[-1][0].number}" if len(rows) == limit else None
         return Page(trials, next_cursor)
 

@@ -10,6 +10,16 @@
 -- Reservation and pending slots are short strings: f<draw> fresh draw, d<draw> lost grid draw to
 -- hand out again, r<number> retry of that trial's configuration, e<id> enqueued configuration.
 
+-- For scripts that act on one trial of one incarnation (tell, heartbeat, report): nil when `uid`
+-- is the study's live incarnation, else the reply to return: {'recreated'} when the study was
+-- deleted and created again since, {'gone'} when it no longer exists.
+local function stale_incarnation(k_study, uid)
+  local live = redis.call('HGET', k_study, 'uid')
+  if live == uid then return nil end
+  if live then return {'recreated'} end
+  return {'gone'}
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

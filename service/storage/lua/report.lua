@@ -2,11 +2,12 @@
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] curve of this trial
 -- KEYS[4] the step's zset (median pruner), or the curve key again when unused
 -- KEYS[5..] the rungs this step has reached (asha pruner), lowest first
--- ARGV[1] uid  ARGV[2] number  ARGV[3] step  ARGV[4] value  ARGV[5] max curve points
+-- ARGV[1] uid of the trial's incarnation  ARGV[2] number  ARGV[3] step  ARGV[4] value  ARGV[5] max curve points
 -- ARGV[6] mode: none | median | asha  ARGV[7] direction
 -- ARGV[8] warmup steps  ARGV[9] min trials  ARGV[10] reduction factor
--- Returns {'ok', prune (0|1)} | {'finished', record} | {'no_trial'} | {'gone'}
-if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
+-- Returns {'ok', prune (0|1)} | {'finished', record} | {'no_trial'} | {'recreated'} | {'gone'}
+local stale = stale_incarnation(KEYS[1], ARGV[1])
+if stale then return stale end
 local n, step, value = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local record = redis.call('HGET', KEYS[2], n)
 if not record then return {'no_trial'} end

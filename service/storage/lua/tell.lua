@@ -1,14 +1,15 @@
 -- Record a trial's outcome, once.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] leases  KEYS[4] values  KEYS[5] pending  KEYS[6] levels
 -- KEYS[7] this trial's curve  KEYS[8] notes  KEYS[9] idempotency key (optional)
--- ARGV[1] uid  ARGV[2] number  ARGV[3] state  ARGV[4] value ('' for none)
+-- ARGV[1] uid of the trial's incarnation  ARGV[2] number  ARGV[3] state  ARGV[4] value ('' for none)
 -- ARGV[5] result JSON minus its opening brace (this script prefixes the finish time, and for a
 --         pruned trial told without a value, the last value of its curve)
 -- ARGV[6] direction  ARGV[7] answer to store under the idempotency key
 -- Returns {'ok', record, note} | {'told', record, note} (already finished: Python compares outcomes)
--- | {'reoffered', record, note} (expired and handed out again) | {'replay', stored} | {'no_trial'} | {'gone'}
+-- | {'reoffered', record, note} (expired and handed out again) | {'replay', stored} | {'no_trial'} | {'recreated'} | {'gone'}
 local k_study, k_trials = KEYS[1], KEYS[2]
-if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
+local stale = stale_incarnation(k_study, ARGV[1])
+if stale then return stale end
 local k_idem = KEYS[9]
 if k_idem then
   local stored = redis.call('GET', k_idem)
