@@ -45,7 +45,7 @@ def driver(app: Any) -> Any:
     def pairs(n: int) -> None:
         for _ in range(n):
             trial = json.loads(call("/v1/studies/profile/trials/ask", {}))["trials"][0]
-            call(f"/v1/studies/profile/trials/{trial['number']}/tell", {"state": "complete", "value": 0.5})
+            call(f"/v1/studies/profile/trials/{trial['id']}/tell", {"state": "complete", "value": 0.5})
 
     app.test_client().put("/v1/studies/profile", json={"space": SPACE, "sampler": {"name": "random"}})
     pairs(300)  # warm: scripts loaded, caches filled

@@ -75,7 +75,7 @@ def hone_worker(url: str, client: str, start: float, seconds: float) -> tuple[in
         trial = http.post(f"/v1/studies/{STUDY}/trials/ask", {})["trials"][0]
         t1 = time.perf_counter()
         http.post(
-            f"/v1/studies/{STUDY}/trials/{trial['number']}/tell",
+            f"/v1/studies/{STUDY}/trials/{trial['id']}/tell",
             {"state": "complete", "value": objective(trial["params"])},
         )
         t2 = time.perf_counter()

@@ -82,7 +82,7 @@ class Api:
             trial = response.get_json()["trials"][0]
             value = task.objective(trial["params"])
             told = self.http.post(
-                f"/v1/studies/{name}/trials/{trial['number']}/tell", json={"state": "complete", "value": value}
+                f"/v1/studies/{name}/trials/{trial['id']}/tell", json={"state": "complete", "value": value}
             )
             assert told.status_code == 200, told.get_json()
             values.append(value)

@@ -54,7 +54,7 @@ def probe(url: str, pairs: int) -> dict[str, float]:
         t0 = time.perf_counter()
         trial = http.post(f"/v1/studies/{STUDY}/trials/ask", {})["trials"][0]
         t1 = time.perf_counter()
-        http.post(f"/v1/studies/{STUDY}/trials/{trial['number']}/tell", {"state": "complete", "value": 1.0})
+        http.post(f"/v1/studies/{STUDY}/trials/{trial['id']}/tell", {"state": "complete", "value": 1.0})
         tells.append(time.perf_counter() - t1)
         asks.append(t1 - t0)
     http.close()

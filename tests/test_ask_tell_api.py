@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .test_studies_api import BODY, SPACE, assert_error, put
+from .test_studies_api import BODY, SPACE, assert_error, put, trial_id
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def ask(api: Any, count: int = 1, **body: Any) -> list[dict[str, Any]]:
 
 
 def tell(api: Any, number: int, **body: Any) -> Any:
-    return api.post(f"/v1/studies/s/trials/{number}/tell", json=body)
+    return api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json=body)
 
 
 def test_ask_returns_running_trials_with_increasing_numbers(api: Any, study: str) -> None:
@@ -144,7 +144,7 @@ def test_bad_tells_are_422(api: Any, study: str, body: dict[str, Any]) -> None:
 def test_nan_and_infinity_are_refused(api: Any, study: str, literal: str) -> None:
     (trial,) = ask(api)
     response = api.post(
-        f"/v1/studies/s/trials/{trial['number']}/tell",
+        f"/v1/studies/s/trials/{trial['id']}/tell",
         data=f'{{"state": "complete", "value": {literal}}}',
         content_type="application/json",
     )
@@ -152,10 +152,14 @@ def test_nan_and_infinity_are_refused(api: Any, study: str, literal: str) -> Non
 
 
 def test_unknown_trials_and_studies_are_404(api: Any, study: str) -> None:
-    assert_error(tell(api, 99, state="complete", value=1), 404, "trial_not_found")
+    (trial,) = ask(api)
+    unknown = trial["id"].rsplit("-", 1)[0] + "-99"
+    assert_error(
+        api.post(f"/v1/studies/s/trials/{unknown}/tell", json={"state": "complete", "value": 1}), 404, "trial_not_found"
+    )
     assert_error(api.get("/v1/studies/s/trials/99"), 404, "trial_not_found")
     assert_error(api.post("/v1/studies/nope/trials/ask", json={}), 404, "study_not_found")
-    assert_error(api.post("/v1/studies/nope/trials/0/tell", json={"state": "complete", "value": 1}), 404)
+    assert_error(api.post(f"/v1/studies/nope/trials/{trial['id']}/tell", json={"state": "complete", "value": 1}), 404)
 
 
 @pytest.mark.parametrize("count", [0, 101, -1, "3", 2.5])

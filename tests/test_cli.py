@@ -135,22 +135,25 @@ def test_ask_and_tell_from_a_shell_script(url: str, files: Path, capsys: pytest.
     status, out, _ = hone_cli(capsys, "ask", "cli-b")
     trial = json.loads(out)
     assert status == 0 and trial["number"] == 0 and trial["state"] == "running" and "lr" in trial["params"]
-    told = json.loads(hone_cli(capsys, "tell", "cli-b", "0", "0.25")[1])
+    told = json.loads(hone_cli(capsys, "tell", "cli-b", trial["id"], "0.25")[1])
     assert told["state"] == "complete" and told["value"] == 0.25
 
     batch = [json.loads(line) for line in hone_cli(capsys, "ask", "cli-b", "-n", "3")[1].splitlines()]
     assert [t["number"] for t in batch] == [1, 2, 3]
-    assert json.loads(hone_cli(capsys, "tell", "cli-b", "1", "--failed", "CUDA out of memory")[1])["error"] == (
+    ids = [t["id"] for t in batch]
+    assert json.loads(hone_cli(capsys, "tell", "cli-b", ids[0], "--failed", "CUDA out of memory")[1])["error"] == (
         "CUDA out of memory"
     )
-    assert json.loads(hone_cli(capsys, "tell", "cli-b", "2", "--failed")[1])["state"] == "failed"
-    pruned = json.loads(hone_cli(capsys, "tell", "cli-b", "3", "0.75", "--pruned")[1])
+    assert json.loads(hone_cli(capsys, "tell", "cli-b", ids[1], "--failed")[1])["state"] == "failed"
+    pruned = json.loads(hone_cli(capsys, "tell", "cli-b", ids[2], "0.75", "--pruned")[1])
     assert (pruned["state"], pruned["value"]) == ("pruned", 0.75)
 
-    status, _, err = hone_cli(capsys, "tell", "cli-b", "4")
+    status, _, err = hone_cli(capsys, "tell", "cli-b", ids[0])
     assert status == 2 and "give a VALUE" in err
-    status, _, err = hone_cli(capsys, "tell", "cli-b", "0", "0.5")
+    status, _, err = hone_cli(capsys, "tell", "cli-b", trial["id"], "0.5")
     assert status == 1 and "trial_finished" in err
+    status, _, err = hone_cli(capsys, "tell", "cli-b", "0", "0.5")
+    assert status == 1 and "trial_not_found" in err and "id" in err
 
 
 def test_best_and_trials_in_every_format(url: str, files: Path, capsys: pytest.CaptureFixture[str]) -> None:

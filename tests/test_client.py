@@ -148,7 +148,7 @@ def test_telling_twice_is_harmless_and_telling_differently_is_a_conflict(study: 
     with pytest.raises(hone.Conflict) as conflict:
         trial.tell(0.5)
     assert conflict.value.code == "trial_finished"
-    assert study.tell(trial.number, 0.25).value == 0.25
+    assert study.tell(trial.id, 0.25).value == 0.25
 
 
 def test_a_with_block_tells_failed_with_the_exception_and_reraises(study: hone.Study) -> None:
@@ -166,11 +166,12 @@ def test_a_with_block_tells_failed_with_the_exception_and_reraises(study: hone.S
     assert study.trial(forgotten.number).error == "the with block ended without telling a result"
 
 
-def test_a_trial_asked_elsewhere_is_told_by_number(client: hone.Client, study: hone.Study) -> None:
-    number = study.ask().number
+def test_a_trial_asked_elsewhere_is_told_by_its_id(client: hone.Client, study: hone.Study) -> None:
+    trial = study.ask().record
     other = client.study("s")
-    assert other.fail(number, "killed").error == "killed"
-    assert other.trial(number).state is hone.TrialState.FAILED
+    assert other.fail(trial.id, "killed").error == "killed"
+    assert other.trial(trial.number).state is hone.TrialState.FAILED
+    assert other.trial(trial.number).id == trial.id
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ def test_an_open_trial_outlives_its_lease_through_heartbeats(client: hone.Client
 def test_a_heartbeat_that_finds_the_trial_told_elsewhere_stops(client: hone.Client) -> None:
     study = client.study("short", space=SPACE, lease_seconds=3)
     trial = study.ask()
-    study.fail(trial.number, "told by someone else")
+    study.fail(trial.id, "told by someone else")
     wait_until(lambda: trial.lease_lost)
     assert not trial.finished
 

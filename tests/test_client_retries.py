@@ -13,7 +13,7 @@ from hone._exceptions import error_from_response
 from service.app import create_app
 from service.config import Settings
 from service.embedded_redis import free_port
-from service.storage.keys import idempotency_key
+from service.storage.keys import StudyKeys, study_key
 
 from .client_helpers import SPACE, Tap, client_for
 from .servers import start_redis
@@ -56,7 +56,8 @@ def test_an_ask_whose_key_is_still_being_served_is_retried_until_it_is_free(app:
     # Another service process is still serving an attempt with this key: its marker is in Redis.
     # The first answer is 409 request_in_progress; the marker then lapses and the retry runs.
     def in_flight_marker(request: httpx.Request) -> str:
-        return idempotency_key("s", request.headers["Idempotency-Key"])
+        keys = StudyKeys("s", redis_client.hget(study_key("s"), "uid"))
+        return keys.idempotency(request.headers["Idempotency-Key"])
 
     class FirstAskInFlight(Tap):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -81,9 +82,9 @@ def test_heartbeats_carry_an_idempotency_key(app: Any) -> None:
     tap = Tap(app)
     with client_for(tap) as client:
         study = client.study("s", space=SPACE)
-        number = study.ask().number
-        study.heartbeat(number)
-        study.heartbeat(number)
+        trial_id = study.ask().id
+        study.heartbeat(trial_id)
+        study.heartbeat(trial_id)
     first, second = keys(tap, "/heartbeat")
     assert first and second and first != second
 

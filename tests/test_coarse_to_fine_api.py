@@ -31,7 +31,7 @@ def run(api: Any, study: str, objective: Callable[[dict[str, Any]], float], tria
     for _ in range(trials):
         (trial,) = api.post(f"/v1/studies/{study}/trials/ask", json={}).get_json()["trials"]
         told = api.post(
-            f"/v1/studies/{study}/trials/{trial['number']}/tell",
+            f"/v1/studies/{study}/trials/{trial['id']}/tell",
             json={"state": "complete", "value": objective(trial["params"])},
         )
         assert told.status_code == 200
@@ -97,9 +97,7 @@ def test_each_trial_records_its_level_and_asks_during_a_level_change_count_once(
     batch = api.post("/v1/studies/s/trials/ask", json={"count": 6}).get_json()["trials"]
     assert [t["level"] for t in batch] == [0] * 6 and {t["source"] for t in batch} == {"coarse_to_fine"}
     for trial in batch:
-        api.post(
-            f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": bowl(trial["params"])}
-        )
+        api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "complete", "value": bowl(trial["params"])})
     (first,) = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"]
     (second,) = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"]
     # The ask that found level 0 over budget zoomed, and was itself filled at level 0.

@@ -88,18 +88,18 @@ def seed(url: str) -> dict[int, int]:
         for trial in trials:
             number, final = trial["number"], objective(trial["params"])
             if number in FAILED:
-                told = http.post(f"trials/{number}/tell", json={"state": "failed", "error": "CUDA out of memory"})
+                told = http.post(f"trials/{trial['id']}/tell", json={"state": "failed", "error": "CUDA out of memory"})
                 assert told.status_code == 200, told.text
                 continue
             steps = 4 if number in PRUNED else 3 if number in RUNNING else 10
             for step in range(steps):
                 value = final + (1 - final) * math.exp(-step / 3)
-                assert http.post(f"trials/{number}/report", json={"step": step, "value": value}).status_code == 200
+                assert http.post(f"trials/{trial['id']}/report", json={"step": step, "value": value}).status_code == 200
             curves[number] = steps
             if number in PRUNED:
-                assert http.post(f"trials/{number}/tell", json={"state": "pruned"}).status_code == 200
+                assert http.post(f"trials/{trial['id']}/tell", json={"state": "pruned"}).status_code == 200
             elif number not in RUNNING:
-                told = http.post(f"trials/{number}/tell", json={"state": "complete", "value": final})
+                told = http.post(f"trials/{trial['id']}/tell", json={"state": "complete", "value": final})
                 assert told.status_code == 200, told.text
         return curves
 
@@ -242,7 +242,7 @@ def test_the_page_refreshes_while_trials_arrive(browser: Any, study: Seeded) -> 
     before = browser.execute_script(points)
     running = study.get("/trials?state=running")["trials"][0]
     outcome = {"state": "complete", "value": objective(running["params"])}
-    told = httpx.post(f"{study.api}/trials/{running['number']}/tell", json=outcome)
+    told = httpx.post(f"{study.api}/trials/{running['id']}/tell", json=outcome)
     assert told.status_code == 200
     wait_for(lambda: browser.execute_script(points) == before + 1, "the told trial on the chart")
     assert console_errors(browser) == []

@@ -54,7 +54,7 @@ def seed_study(api: Any) -> None:
     trials = api.post("/v1/studies/fuzz/trials/ask", json={"count": 4}, headers=AUTH).get_json()["trials"]
     outcomes = ({"state": "complete", "value": 1.5}, {"state": "failed", "error": "x"})
     for trial, outcome in zip(trials, outcomes, strict=False):
-        api.post(f"/v1/studies/fuzz/trials/{trial['number']}/tell", json=outcome, headers=AUTH)
+        api.post(f"/v1/studies/fuzz/trials/{trial['id']}/tell", json=outcome, headers=AUTH)
 
 
 @pytest.mark.parametrize("live_study", [False, True], ids=["any-name", "live-study"])

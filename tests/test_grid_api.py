@@ -58,11 +58,11 @@ def test_explicit_values_and_a_seeded_shuffle(api: Any) -> None:
 def test_a_failed_point_comes_back_and_a_completed_one_never(api: Any) -> None:
     put(api, "g", {"space": [SPACE[0]], "sampler": {"name": "grid", "n": 3}, "max_retries": 1})
     first, second, _ = ask(api, "g", 3)
-    api.post(f"/v1/studies/g/trials/{first['number']}/tell", json={"state": "failed", "error": "oom"})
-    api.post(f"/v1/studies/g/trials/{second['number']}/tell", json={"state": "complete", "value": 1.0})
+    api.post(f"/v1/studies/g/trials/{first['id']}/tell", json={"state": "failed", "error": "oom"})
+    api.post(f"/v1/studies/g/trials/{second['id']}/tell", json={"state": "complete", "value": 1.0})
     (retry,) = ask(api, "g", 3)
     assert retry["params"] == first["params"] and retry["retry_of"] == first["number"] and retry["attempt"] == 1
-    api.post(f"/v1/studies/g/trials/{retry['number']}/tell", json={"state": "failed", "error": "oom"})
+    api.post(f"/v1/studies/g/trials/{retry['id']}/tell", json={"state": "failed", "error": "oom"})
     # max_retries is 1: the point was tried twice and is given up.
     assert_error(api.post("/v1/studies/g/trials/ask", json={}), 409, "search_exhausted")
 

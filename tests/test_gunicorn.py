@@ -22,7 +22,7 @@ def _ask_and_tell(url: str, worker: str, pairs: int) -> list[int]:
             trial = http.post("/v1/studies/shared/trials/ask", json={"worker": worker}).json()["trials"][0]
             value = trial["params"]["lr"] * (1 - trial["params"]["beta"])
             told = http.post(
-                f"/v1/studies/shared/trials/{trial['number']}/tell", json={"state": "complete", "value": value}
+                f"/v1/studies/shared/trials/{trial['id']}/tell", json={"state": "complete", "value": value}
             )
             assert told.status_code == 200, told.text
             numbers.append(trial["number"])

@@ -24,8 +24,8 @@ def test_a_retried_ask_returns_the_same_trials(api: Any) -> None:
 
 def test_a_retried_tell_returns_the_same_trial_and_counts_once(api: Any) -> None:
     put(api, "s", BODY)
-    number = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]["number"]
-    path = f"/v1/studies/s/trials/{number}/tell"
+    trial = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]
+    path = f"/v1/studies/s/trials/{trial['id']}/tell"
     first = post(api, path, {"state": "complete", "value": 2.0}, "t1")
     again = post(api, path, {"state": "complete", "value": 2.0}, "t1")
     assert again.get_json() == first.get_json()
@@ -36,9 +36,9 @@ def test_a_key_reused_for_a_different_request_is_409(api: Any) -> None:
     put(api, "s", BODY)
     post(api, "/v1/studies/s/trials/ask", {"count": 1}, "k")
     assert_error(post(api, "/v1/studies/s/trials/ask", {"count": 2}, "k"), 409, "idempotency_key_reused")
-    number = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]["number"]
+    trial = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]
     assert_error(
-        post(api, f"/v1/studies/s/trials/{number}/tell", {"state": "complete", "value": 1}, "k"),
+        post(api, f"/v1/studies/s/trials/{trial['id']}/tell", {"state": "complete", "value": 1}, "k"),
         409,
         "idempotency_key_reused",
     )
@@ -51,9 +51,9 @@ def test_create_delete_and_heartbeat_replay_their_first_answer(api: Any) -> None
     assert created.status_code == replayed.status_code == 201
     assert replayed.get_json() == created.get_json()
 
-    number = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]["number"]
-    beat = post(api, f"/v1/studies/s/trials/{number}/heartbeat", {}, "hb-1")
-    assert post(api, f"/v1/studies/s/trials/{number}/heartbeat", {}, "hb-1").get_json() == beat.get_json()
+    trial = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]
+    beat = post(api, f"/v1/studies/s/trials/{trial['id']}/heartbeat", {}, "hb-1")
+    assert post(api, f"/v1/studies/s/trials/{trial['id']}/heartbeat", {}, "hb-1").get_json() == beat.get_json()
 
     first = api.delete("/v1/studies/s", headers={"Idempotency-Key": "del-1"})
     second = api.delete("/v1/studies/s", headers={"Idempotency-Key": "del-1"})

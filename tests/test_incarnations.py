@@ -10,6 +10,7 @@ numbers and storing their params.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -121,7 +122,11 @@ def test_tell_heartbeat_and_report_need_the_trials_id(http: httpx.Client) -> Non
     create(http, "need-id")
     trial = ask(http, "need-id")[0]
     for path in (f"trials/{trial['number']}", "trials/nonsense", f"trials/{trial['id']}9"):
-        for action, body in (("tell", {"state": "complete", "value": 1.0}), ("heartbeat", {}), ("report", {"step": 1, "value": 1.0})):
+        for action, body in (
+            ("tell", {"state": "complete", "value": 1.0}),
+            ("heartbeat", {}),
+            ("report", {"step": 1, "value": 1.0}),
+        ):
             response = http.post(f"/v1/studies/need-id/{path}/{action}", json=body)
             assert error_code(response) == (404, "trial_not_found"), (path, action, response.text)
     assert http.get("/v1/studies/need-id/trials/0").json()["state"] == "running"
@@ -224,10 +229,8 @@ def test_counts_equal_listed_trials_after_a_process_dies_between_reserve_and_com
 
 
 def _ask_ignoring_the_dropped_connection(url: str) -> None:
-    try:
+    with contextlib.suppress(httpx.TransportError):  # the process serving it was killed
         httpx.post(f"{url}/v1/studies/killed/trials/ask", json={"count": 100}, timeout=30)
-    except httpx.TransportError:
-        pass  # the process serving it was killed
 
 
 def _wait_until_ready(server: Gunicorn) -> None:
@@ -291,7 +294,9 @@ class Worker(threading.Thread):
                 self.refused.append(trial)
 
 
-def test_sixteen_clients_while_the_study_is_deleted_and_created_again_twice(http: httpx.Client, server: Gunicorn) -> None:
+def test_sixteen_clients_while_the_study_is_deleted_and_created_again_twice(
+    http: httpx.Client, server: Gunicorn
+) -> None:
     create(http, "mixed", SPACE, seed=1)
     workers = [Worker(server.url, i) for i in range(CLIENTS)]
     for worker in workers:

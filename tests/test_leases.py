@@ -54,27 +54,26 @@ def test_heartbeats_keep_a_trial_alive(api: Any, study: str) -> None:
     trial = ask(api)
     for _ in range(3):
         time.sleep(LEASE / 2)
-        beat = api.post(f"/v1/studies/s/trials/{trial['number']}/heartbeat", json={})
+        beat = api.post(f"/v1/studies/s/trials/{trial['id']}/heartbeat", json={})
         assert beat.status_code == 200
         assert beat.get_json()["lease_expires_at"] > trial["lease_expires_at"]
     assert (
-        api.post(f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": 1}).status_code
-        == 200
+        api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "complete", "value": 1}).status_code == 200
     )
-    assert_error(api.post(f"/v1/studies/s/trials/{trial['number']}/heartbeat", json={}), 409, "trial_finished")
+    assert_error(api.post(f"/v1/studies/s/trials/{trial['id']}/heartbeat", json={}), 409, "trial_finished")
 
 
 def test_a_heartbeat_after_expiry_is_409(api: Any, study: str) -> None:
     trial = ask(api)
     outlive_lease()
-    assert_error(api.post(f"/v1/studies/s/trials/{trial['number']}/heartbeat", json={}), 409, "trial_expired")
+    assert_error(api.post(f"/v1/studies/s/trials/{trial['id']}/heartbeat", json={}), 409, "trial_expired")
 
 
 def test_a_late_tell_is_kept_while_the_configuration_waits_for_a_worker(api: Any, study: str) -> None:
     trial = ask(api)
     outlive_lease()
     api.get("/v1/studies/s")  # any read notices the expiry
-    told = api.post(f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": 0.5})
+    told = api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "complete", "value": 0.5})
     assert told.status_code == 200 and told.get_json()["state"] == "complete"
     assert counts(api)["expired"] == 0 and counts(api)["complete"] == 1
     assert ask(api)["retry_of"] is None  # the configuration was not offered again
@@ -85,7 +84,7 @@ def test_a_late_tell_after_the_configuration_went_elsewhere_is_409(api: Any, stu
     outlive_lease()
     retry = ask(api)
     assert retry["retry_of"] == trial["number"]
-    late = api.post(f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": 0.5})
+    late = api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "complete", "value": 0.5})
     error = assert_error(late, 409, "trial_expired")
     assert "handed to another trial" in error["message"]
     assert counts(api)["complete"] == 0
@@ -110,5 +109,5 @@ def test_a_restarted_worker_resumes_its_own_running_trials(api: Any, study: str)
 
 def test_a_failed_random_trial_is_not_retried(api: Any, study: str) -> None:
     trial = ask(api)
-    api.post(f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "failed", "error": "boom"})
+    api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "failed", "error": "boom"})
     assert ask(api)["retry_of"] is None  # random search samples elsewhere; grid points are retried

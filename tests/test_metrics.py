@@ -33,12 +33,12 @@ def value(text: str, name: str, **labels: str) -> float:
 def test_metrics_count_requests_time_asks_and_show_trials_by_state(api: Any) -> None:
     before = api.get("/metrics").get_data(as_text=True)
     api.put("/v1/studies/m", json={"space": SPACE})
-    numbers = [t["number"] for t in api.post("/v1/studies/m/trials/ask", json={"count": 3}).get_json()["trials"]]
-    api.post(f"/v1/studies/m/trials/{numbers[0]}/tell", json={"state": "complete", "value": 1.0})
-    api.post(f"/v1/studies/m/trials/{numbers[1]}/tell", json={"state": "failed"})
+    ids = [t["id"] for t in api.post("/v1/studies/m/trials/ask", json={"count": 3}).get_json()["trials"]]
+    api.post(f"/v1/studies/m/trials/{ids[0]}/tell", json={"state": "complete", "value": 1.0})
+    api.post(f"/v1/studies/m/trials/{ids[1]}/tell", json={"state": "failed"})
     api.get("/v1/studies/nope")
     for _ in range(2):  # the second is a client's retry, answered from its Idempotency-Key
-        api.post(f"/v1/studies/m/trials/{numbers[2]}/tell", json={"state": "pruned"}, headers={"Idempotency-Key": "k"})
+        api.post(f"/v1/studies/m/trials/{ids[2]}/tell", json={"state": "pruned"}, headers={"Idempotency-Key": "k"})
     response = api.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     after = response.get_data(as_text=True)

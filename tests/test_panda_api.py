@@ -9,7 +9,7 @@ import pytest
 from service.app import create_app
 from service.config import Limits, Settings
 
-from .test_studies_api import assert_error, put
+from .test_studies_api import assert_error, put, trial_id
 
 SPACE = [
     {"name": "lr", "type": "float", "low": 1e-4, "high": 1, "scale": "log"},
@@ -27,7 +27,9 @@ def ask(api: Any, count: int = 1) -> list[int]:
 
 
 def report(api: Any, number: int, step: int, value: float) -> bool:
-    response = api.post(f"/v1/studies/s/trials/{number}/report", json={"step": step, "value": value})
+    response = api.post(
+        f"/v1/studies/s/trials/{trial_id(api, 's', number)}/report", json={"step": step, "value": value}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["prune"]
 
@@ -63,10 +65,13 @@ def test_curves_are_thinned_on_read_and_bounded_in_storage(settings: Settings, r
 def test_only_running_trials_report(api: Any) -> None:
     make_study(api)
     (number,) = ask(api)
-    api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "complete", "value": 1.0})
-    response = api.post(f"/v1/studies/s/trials/{number}/report", json={"step": 1, "value": 2.0})
+    api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "complete", "value": 1.0})
+    response = api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/report", json={"step": 1, "value": 2.0})
     assert_error(response, 409, "trial_finished")
-    assert_error(api.post("/v1/studies/s/trials/99/report", json={"step": 1, "value": 2.0}), 404, "trial_not_found")
+    unknown = trial_id(api, "s", number).rsplit("-", 1)[0] + "-99"
+    assert_error(
+        api.post(f"/v1/studies/s/trials/{unknown}/report", json={"step": 1, "value": 2.0}), 404, "trial_not_found"
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,7 +80,7 @@ def test_only_running_trials_report(api: Any) -> None:
 def test_bad_reports_are_422(api: Any, body: dict[str, Any]) -> None:
     make_study(api)
     (number,) = ask(api)
-    assert_error(api.post(f"/v1/studies/s/trials/{number}/report", json=body), 422)
+    assert_error(api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/report", json=body), 422)
 
 
 def test_median_pruner_stops_trials_worse_than_the_median_at_the_same_step(api: Any) -> None:
@@ -115,9 +120,9 @@ def test_a_pruned_trial_keeps_its_curve_and_last_value(api: Any) -> None:
     (number,) = ask(api)
     report(api, number, 1, 0.7)
     report(api, number, 3, 0.4)
-    told = api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "pruned"})
+    told = api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "pruned"})
     assert told.get_json()["state"] == "pruned" and told.get_json()["value"] == 0.4
-    again = api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "pruned"})
+    again = api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "pruned"})
     assert again.status_code == 200
     assert curves(api, number)[number] == [[1, 0.7], [3, 0.4]]
 
@@ -138,7 +143,7 @@ def test_a_failed_enqueued_configuration_is_offered_again(api: Any) -> None:
     make_study(api)
     api.post("/v1/studies/s/enqueue", json={"configurations": [{"lr": 0.01, "optimizer": "adam"}]})
     (number,) = ask(api)
-    api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "failed", "error": "node died"})
+    api.post(f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "failed", "error": "node died"})
     retry = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]
     assert retry["params"] == {"lr": 0.01, "optimizer": "adam"} and retry["retry_of"] == number
 
@@ -169,7 +174,12 @@ def test_pause_stops_asks_but_not_reports_or_tells(api: Any) -> None:
     assert paused["state"] == "paused"
     assert_error(api.post("/v1/studies/s/trials/ask", json={}), 409, "study_paused")
     assert report(api, number, 1, 0.5) is False
-    assert api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "complete", "value": 0.5}).status_code == 200
+    assert (
+        api.post(
+            f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "complete", "value": 0.5}
+        ).status_code
+        == 200
+    )
     assert api.post("/v1/studies/s/resume").get_json()["state"] == "active"
     assert ask(api) == [1]
 
@@ -182,7 +192,9 @@ def test_notes_on_studies_and_trials(api: Any) -> None:
     )
     noted = api.put(f"/v1/studies/s/trials/{number}/note", json={"note": "loss spiked at step 40"}).get_json()
     assert noted["note"] == "loss spiked at step 40" and noted["state"] == "running"
-    told = api.post(f"/v1/studies/s/trials/{number}/tell", json={"state": "complete", "value": 1.0}).get_json()
+    told = api.post(
+        f"/v1/studies/s/trials/{trial_id(api, 's', number)}/tell", json={"state": "complete", "value": 1.0}
+    ).get_json()
     assert told["note"] == "loss spiked at step 40"
     assert api.get("/v1/studies/s/trials").get_json()["trials"][0]["note"] == "loss spiked at step 40"
     assert api.get("/v1/studies/s/best").get_json()["note"] == "loss spiked at step 40"

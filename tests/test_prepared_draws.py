@@ -46,7 +46,7 @@ def ask(api: Any, study: str, count: int = 1, **body: Any) -> list[dict[str, Any
 
 
 def tell(api: Any, study: str, trial: dict[str, Any], value: float) -> None:
-    told = api.post(f"/v1/studies/{study}/trials/{trial['number']}/tell", json={"state": "complete", "value": value})
+    told = api.post(f"/v1/studies/{study}/trials/{trial['id']}/tell", json={"state": "complete", "value": value})
     assert told.status_code == 200, told.get_json()
 
 

@@ -32,7 +32,7 @@ def run(api: Any, trials: int) -> list[dict[str, Any]]:
     for _ in range(trials):
         trial = api.post("/v1/studies/s/trials/ask", json={}).get_json()["trials"][0]
         value = abs(trial["params"]["lr"] - 1e-3) + (1 - trial["params"]["beta"])
-        api.post(f"/v1/studies/s/trials/{trial['number']}/tell", json={"state": "complete", "value": value})
+        api.post(f"/v1/studies/s/trials/{trial['id']}/tell", json={"state": "complete", "value": value})
         asked.append(trial)
     return asked
 

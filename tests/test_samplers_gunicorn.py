@@ -45,7 +45,7 @@ def _grid_worker(url: str, worker: str) -> list[dict[str, Any]]:
             trial = response.json()["trials"][0]
             fail = trial["attempt"] == 0 and trial["number"] % 7 == 3
             body = {"state": "failed", "error": "oom"} if fail else {"state": "complete", "value": 1.0}
-            assert http.post(f"/v1/studies/grid/trials/{trial['number']}/tell", json=body).status_code == 200
+            assert http.post(f"/v1/studies/grid/trials/{trial['id']}/tell", json=body).status_code == 200
             told.append({**trial, "state": body["state"]})
 
 
@@ -75,7 +75,7 @@ def _c2f_worker(url: str, worker: str, pairs: int) -> None:
         for _ in range(pairs):
             trial = http.post("/v1/studies/zoom/trials/ask", json={"worker": worker}).json()["trials"][0]
             value = (trial["params"]["x"] - 0.3) ** 2 + (trial["params"]["y"] - 0.6) ** 2
-            http.post(f"/v1/studies/zoom/trials/{trial['number']}/tell", json={"state": "complete", "value": value})
+            http.post(f"/v1/studies/zoom/trials/{trial['id']}/tell", json={"state": "complete", "value": value})
 
 
 def test_eight_workers_zoom_exactly_once_per_level(server: Gunicorn) -> None:

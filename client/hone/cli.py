@@ -124,11 +124,11 @@ def ask(client: Client, args: argparse.Namespace) -> int:
 def tell(client: Client, args: argparse.Namespace) -> int:
     study = client.study(args.name)
     if args.failed is not None:
-        told = study.fail(args.number, args.failed or None)
+        told = study.fail(args.trial_id, args.failed or None)
     elif args.pruned:
-        told = study.prune(args.number, args.value)
+        told = study.prune(args.trial_id, args.value)
     elif args.value is not None:
-        told = study.tell(args.number, args.value)
+        told = study.tell(args.trial_id, args.value)
     else:
         print("hone: error: give a VALUE, --failed [MESSAGE] or [VALUE] --pruned", file=sys.stderr)
         return 2
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     asked.add_argument("-n", "--count", type=int, default=1, help="how many trials (default 1)")
     asked.add_argument("--lease-seconds", type=float, help="tell within this long (default: the study's lease)")
     told = command("tell", tell, "tell a trial's result: VALUE, --failed [MESSAGE] or [VALUE] --pruned")
-    told.add_argument("number", metavar="NUMBER", type=int, help="the trial's number")
+    told.add_argument("trial_id", metavar="ID", help="the trial's id, as `hone ask` printed it")
     told.add_argument("value", metavar="VALUE", type=float, nargs="?", help="the objective's value")
     outcome = told.add_mutually_exclusive_group()
     outcome.add_argument("--failed", metavar="MESSAGE", nargs="?", const="", help="the trial failed")

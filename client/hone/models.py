@@ -31,7 +31,11 @@ def parse_time(stamp: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class FrozenTrial:
-    """A trial as the server last described it. `data` is the JSON itself, fields unknown here included."""
+    """A trial as the server last described it. `data` is the JSON itself, fields unknown here included.
+
+    `id` names this trial of this incarnation of its study: tell, heartbeat and report address it by
+    that, so nothing reaches a trial of the same number in a study deleted and created again since.
+    """
 
     number: int
     params: Mapping[str, Any]
@@ -47,11 +51,13 @@ class FrozenTrial:
     finished_at: datetime | None = None
     lease_expires_at: datetime | None = None
     note: str | None = None
+    id: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FrozenTrial:
         return cls(
+            id=data["id"],
             number=data["number"],
             params=dict(data.get("params") or {}),
             state=TrialState(data["state"]),

@@ -53,33 +53,39 @@ class Study:
         trials = [Trial(self, FrozenTrial.from_json(t), lease_seconds) for t in answer["trials"]]
         return trials[0] if n is None else trials
 
-    def tell(self, number: int, value: float) -> FrozenTrial:
-        """Tell trial `number` complete with `value` (for a trial asked elsewhere, e.g. by `hone ask`)."""
-        return self._tell(number, {"state": "complete", "value": float(value)})
+    # Tell, heartbeat and report take the trial's `id` as ask handed it out, never its number: a
+    # worker of a study deleted and created again since gets Conflict `study_recreated`.
 
-    def fail(self, number: int, error: BaseException | str | None = None) -> FrozenTrial:
-        """Tell trial `number` failed."""
-        return self._tell(number, {"state": "failed", "error": error_text(error)})
+    def tell(self, trial_id: str, value: float) -> FrozenTrial:
+        """Tell the trial with this id complete with `value` (for a trial asked elsewhere, e.g. by `hone ask`)."""
+        return self._tell(trial_id, {"state": "complete", "value": float(value)})
 
-    def prune(self, number: int, value: float | None = None) -> FrozenTrial:
-        """Tell trial `number` pruned, with its last value if there is one."""
-        return self._tell(number, {"state": "pruned", "value": value})
+    def fail(self, trial_id: str, error: BaseException | str | None = None) -> FrozenTrial:
+        """Tell the trial with this id failed."""
+        return self._tell(trial_id, {"state": "failed", "error": error_text(error)})
 
-    def _tell(self, number: int, body: dict[str, Any]) -> FrozenTrial:
-        response = self.http.request("POST", f"{self.path}/trials/{number}/tell", json=body, idempotent=True)
+    def prune(self, trial_id: str, value: float | None = None) -> FrozenTrial:
+        """Tell the trial with this id pruned, with its last value if there is one."""
+        return self._tell(trial_id, {"state": "pruned", "value": value})
+
+    def _tell(self, trial_id: str, body: dict[str, Any]) -> FrozenTrial:
+        response = self.http.request("POST", f"{self._trial_path(trial_id)}/tell", json=body, idempotent=True)
         return FrozenTrial.from_json(response.json())
 
-    def heartbeat(self, number: int, lease_seconds: float | None = None) -> FrozenTrial:
+    def heartbeat(self, trial_id: str, lease_seconds: float | None = None) -> FrozenTrial:
         """Renew a running trial's lease (the client does this by itself for trials it asked)."""
         body = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
-        response = self.http.request("POST", f"{self.path}/trials/{number}/heartbeat", json=body, idempotent=True)
+        response = self.http.request("POST", f"{self._trial_path(trial_id)}/heartbeat", json=body, idempotent=True)
         return FrozenTrial.from_json(response.json())
 
-    def report(self, number: int, step: int, value: float) -> bool:
-        """Record a learning-curve point of trial `number`; True when the study's pruner says stop."""
+    def report(self, trial_id: str, step: int, value: float) -> bool:
+        """Record a learning-curve point of the trial with this id; True when the study's pruner says stop."""
         body = {"step": int(step), "value": float(value)}
-        response = self.http.request("POST", f"{self.path}/trials/{number}/report", json=body, idempotent=True)
+        response = self.http.request("POST", f"{self._trial_path(trial_id)}/report", json=body, idempotent=True)
         return bool(response.json()["prune"])
+
+    def _trial_path(self, trial_id: str) -> str:
+        return f"{self.path}/trials/{quote(trial_id, safe='')}"
 
     def curves(self, numbers: Iterable[int], max_points: int = 500) -> dict[int, list[tuple[int, float]]]:
         """Learning curves of these trials, as (step, value) pairs, thinned to `max_points`."""

@@ -52,6 +52,11 @@ class Trial:
         return self.record.number
 
     @property
+    def id(self) -> str:
+        """What tell, heartbeat and report present: this trial of this incarnation of the study."""
+        return self.record.id
+
+    @property
     def params(self) -> Mapping[str, Any]:
         return self.record.params
 
@@ -64,7 +69,7 @@ class Trial:
 
         A caller that stops then calls `prune()`, which keeps the last reported value.
         """
-        return self.study.report(self.number, step, value)
+        return self.study.report(self.id, step, value)
 
     def tell(self, value: float) -> FrozenTrial:
         """Record the objective's value; the trial is complete."""
@@ -78,9 +83,9 @@ class Trial:
         """Record that the trial was stopped early, with its last value if there is one."""
         return self._finish(self.study.prune, value)
 
-    def _finish(self, tell: Callable[[int, Any], FrozenTrial], argument: Any) -> FrozenTrial:
+    def _finish(self, tell: Callable[[str, Any], FrozenTrial], argument: Any) -> FrozenTrial:
         try:
-            result = tell(self.number, argument)
+            result = tell(self.id, argument)
         finally:
             self.study.leases.discard(self)
         self.result = result
@@ -89,7 +94,7 @@ class Trial:
     def heartbeat(self) -> bool:
         """Renew the lease now; False when there is nothing left to renew (expired or finished)."""
         try:
-            self.record = self.study.heartbeat(self.number, self._lease_seconds)
+            self.record = self.study.heartbeat(self.id, self._lease_seconds)
         except (Conflict, NotFound) as exc:
             if not self.finished:  # else a tell won the race with this heartbeat: all is well
                 self.lease_lost = True

@@ -31,7 +31,9 @@ async function call(method, path, body) {
       if (response.ok) return data;
       const transient = [502, 503, 504].includes(response.status) || data.error?.code === "request_in_progress";
       if (!transient || attempt >= 8) {
-        throw new Error(`${method} ${path}: ${response.status} ${data.error?.code}: ${data.error?.message}`);
+        const error = new Error(`${method} ${path}: ${response.status} ${data.error?.code}: ${data.error?.message}`);
+        error.code = data.error?.code;
+        throw error;
       }
     }
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(10_000, 250 * 2 ** attempt)));
@@ -58,7 +60,7 @@ for (let i = 0; i < trials; i++) {
   const [trial] = (await call("POST", `${study}/trials/ask`, { worker })).trials;
   // Renew the lease while training runs longer than a third of it.
   const heartbeat = setInterval(
-    () => call("POST", `${study}/trials/${trial.number}/heartbeat`, {}).catch(() => {}),
+    () => call("POST", `${study}/trials/${trial.id}/heartbeat`, {}).catch(() => {}),
     (spec.lease_seconds * 1000) / 3,
   );
   let outcome;
@@ -69,7 +71,14 @@ for (let i = 0; i < trials; i++) {
   } finally {
     clearInterval(heartbeat);
   }
-  await call("POST", `${study}/trials/${trial.number}/tell`, outcome);
+  // Tell, heartbeat and report address the trial by its id: if the study was deleted and created
+  // again meanwhile, this result belongs to no trial of the new one and is dropped (409 study_recreated).
+  try {
+    await call("POST", `${study}/trials/${trial.id}/tell`, outcome);
+  } catch (error) {
+    if (error.code !== "study_recreated") throw error;
+    console.error(`trial ${trial.number}: ${error.message}`);
+  }
 }
 
 console.log(JSON.stringify(await call("GET", `${study}/best`)));

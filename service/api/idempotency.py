@@ -50,7 +50,9 @@ def _once(view: Callable[..., Any], incarnation_of: Callable[[dict[str, Any]], s
             raise
         if response.status_code < 300:
             body = response.get_data(as_text=True)
-            store.idempotency_finish(study, incarnation, key.key, f"{key.fingerprint}|http:{response.status_code}|{body}")
+            store.idempotency_finish(
+                study, incarnation, key.key, f"{key.fingerprint}|http:{response.status_code}|{body}"
+            )
         else:
             store.idempotency_abort(study, incarnation, key.key)
         return response

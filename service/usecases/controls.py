@@ -11,7 +11,6 @@ from ..config import Limits
 from ..domain.errors import InvalidInput, SpaceError
 from ..domain.study import Study
 from ..domain.trial import Trial
-from ..storage.records import decode_stored
 from ..storage.store import Store
 from .studies import Studies, StudyHandle
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.trial import Trial, TrialState
-from ..storage.records import decode_stored
 from ..storage.store import Store
 from .studies import Studies, StudyHandle
 
