@@ -303,3 +303,17 @@ def test_pause_and_resume_from_the_page_reach_the_api(
     browser.set_window_size(1440, 900)
     with capsys.disabled():
         print(f"\ndashboard screenshot: {shot}")
+
+
+def test_a_page_drawn_for_a_study_since_deleted_and_created_again_changes_nothing(browser: Any, study: Seeded) -> None:
+    other = f"{study.url}/v1/studies/recreated"
+    space = [{"name": "lr", "type": "float", "low": 1e-4, "high": 1, "scale": "log"}]
+    assert httpx.put(other, json={"space": space}).status_code == 201
+    browser.get(f"{study.url}/studies/recreated")
+    wait_for(lambda: browser.find_element(By.ID, "updated").text, "the page's first refresh")
+    assert httpx.delete(other).status_code == 204
+    assert httpx.put(other, json={"space": space}).status_code == 201
+    browser.find_element(By.ID, "pause").click()
+    status = browser.find_element(By.ID, "control-status")
+    wait_for(lambda: "reload" in status.text, "the page to say the study was created again")
+    assert httpx.get(other).json()["state"] == "active"

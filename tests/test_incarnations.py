@@ -336,3 +336,23 @@ def test_sixteen_clients_while_the_study_is_deleted_and_created_again_twice(
     assert all(t["id"] in by_id and t["state"] == "complete" for t in final)
     assert len(final) == len({t["id"] for t in told} & {t["id"] for t in final})
     assert len(told) + sum(len(w.refused) for w in workers) == CLIENTS * PAIRS
+
+
+def test_hand_controls_that_name_an_old_incarnation_change_nothing(http: httpx.Client) -> None:
+    old = create(http, "controls")
+    http.delete("/v1/studies/controls")
+    new = create(http, "controls")
+    assert old["id"] != new["id"]
+    stale = {"study_id": old["id"]}
+    for path, body in (
+        ("pause", stale),
+        ("enqueue", {"configurations": [{"lr": 0.1, "beta": 0.99, "wd": 1e-4, "dropout": 0.1, "layers": 2}], **stale}),
+        ("regions", {"param": "lr", "low": 1e-3, "high": 1e-2, **stale}),
+    ):
+        assert error_code(http.post(f"/v1/studies/controls/{path}", json=body)) == (409, "study_recreated"), path
+    study = http.get("/v1/studies/controls").json()
+    assert (study["state"], study["queued"]) == ("active", 0)
+    assert len(http.get("/v1/studies/controls/regions").json()["levels"]) == 1
+    # The current id, or none at all, and the control acts.
+    assert http.post("/v1/studies/controls/pause", json={"study_id": new["id"]}).json()["state"] == "paused"
+    assert http.post("/v1/studies/controls/resume").json()["state"] == "active"

@@ -21,6 +21,7 @@ from .schemas import (
     NoteBodySchema,
     PruneSchema,
     ReportBodySchema,
+    StudyPinSchema,
     StudySchema,
     TrialSchema,
 )
@@ -64,26 +65,28 @@ class Enqueue(MethodView):
     @blp.response(200, EnqueuedListSchema)
     def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Queue exact configurations: asks hand them out first, in order."""
-        enqueued = services().controls.enqueue(name, body["configurations"])
+        enqueued = services().controls.enqueue(name, body["configurations"], study_id=body["study_id"])
         return {"enqueued": [{"id": e.id, "params": e.params} for e in enqueued]}
 
 
 @blp.route("/pause")
 class Pause(MethodView):
     @requires(Scope.WRITE)
+    @blp.arguments(StudyPinSchema())
     @blp.response(200, StudySchema)
-    def post(self, name: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Stop handing out trials (ask answers 409 study_paused); running trials still report and tell."""
-        return study_out(services().controls.set_paused(name, True))
+        return study_out(services().controls.set_paused(name, True, study_id=body["study_id"]))
 
 
 @blp.route("/resume")
 class Resume(MethodView):
     @requires(Scope.WRITE)
+    @blp.arguments(StudyPinSchema())
     @blp.response(200, StudySchema)
-    def post(self, name: str) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Hand out trials again."""
-        return study_out(services().controls.set_paused(name, False))
+        return study_out(services().controls.set_paused(name, False, study_id=body["study_id"]))
 
 
 @blp.route("/note")

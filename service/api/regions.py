@@ -13,7 +13,7 @@ from ..access import Scope
 from ..domain.errors import InvalidInput
 from .auth import current_token, requires
 from .context import services
-from .schemas import Strict, Timestamp
+from .schemas import Strict, StudyPinSchema, Timestamp
 
 blp = Blueprint(
     "regions", __name__, url_prefix="/v1/studies/<name>", description="The sampler's levels and their regions."
@@ -41,7 +41,7 @@ class LevelSchema(ma.Schema):
     first_draw = fields.Integer(metadata={"description": "The study-wide draw counter when the level began."})
 
 
-class RegionEditSchema(Strict):
+class RegionEditSchema(StudyPinSchema):
     param = fields.String(required=True)
     low = fields.Raw(load_default=None, metadata={"description": "New lower bound, in the param's units."})
     high = fields.Raw(load_default=None, metadata={"description": "New upper bound, in the param's units."})
@@ -90,4 +90,5 @@ class RegionCollection(MethodView):
             choices=body["choices"],
             note=body["note"],
             by=token.name if token is not None else body["by"] or "hand",
+            study_id=body["study_id"],
         )

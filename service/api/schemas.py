@@ -201,7 +201,19 @@ class CurveListSchema(ma.Schema):
     curves = fields.List(fields.Nested(CurveSchema))
 
 
-class EnqueueBodySchema(Strict):
+class StudyPinSchema(Strict):
+    """The body of a hand control, which may name the incarnation of the study it is meant for."""
+
+    study_id = fields.String(
+        load_default=None,
+        metadata={
+            "description": "The study's id as read: if the study was deleted and created again since, "
+            "the request answers 409 study_recreated and changes nothing."
+        },
+    )
+
+
+class EnqueueBodySchema(StudyPinSchema):
     configurations = fields.List(
         fields.Dict(keys=fields.String()),
         required=True,
@@ -311,6 +323,9 @@ class CountsSchema(ma.Schema):
 
 
 class StudySchema(ma.Schema):
+    id = fields.String(
+        metadata={"description": "Opaque: this incarnation of the study. Deleted and created again, it is another."}
+    )
     name = fields.String()
     direction = fields.String()
     space = fields.List(fields.Nested(ParamOutSchema))

@@ -24,6 +24,7 @@ def study_out(study: Study) -> dict[str, Any]:
     # Not the trial numbers handed out: a number whose ask died before storing it never became a trial.
     counts["total"] = sum(counts.values())
     return {
+        "id": study.uid,
         "name": study.name,
         "direction": spec.direction.value,
         "space": [param_out(p) for p in spec.space.params],

@@ -4,7 +4,7 @@ HoneError
  ├── InvalidInput          the request is well-formed JSON but breaks a rule (422)
  ├── NotFound              no such study or trial (404)
  ├── Conflict              the request clashes with stored state (409)
- │    └── StudyRecreated   the trial's study was deleted and created again since it was asked
+ │    └── StudyRecreated   the incarnation a request names was deleted and the study created again
  ├── LimitExceeded         a configured size limit was hit (413 or 422, see the table)
  ├── Unauthenticated       no API token, or an unknown one (401)
  ├── Forbidden             the token lacks the scope or the study prefix (403)
@@ -70,13 +70,14 @@ class SpaceError(InvalidInput):
 
 
 class StudyRecreated(Conflict):
-    """A request names a trial of an incarnation of the study that was deleted (and the study
-    created again since): it must not touch the new incarnation's trial of the same number."""
+    """A request names an incarnation of the study that was deleted, and the study was created
+    again since (a trial's id, or the study id a hand control presents): it must not touch the
+    new incarnation, whose trial numbers start from 0 again."""
 
     code = "study_recreated"
 
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"this trial belongs to an incarnation of study {name!r} that was deleted; the study was "
-            "created again since, with trials of its own: nothing was recorded"
+            f"this request was meant for an incarnation of study {name!r} that was deleted; the study "
+            "was created again since, as another study with trials of its own: nothing was changed"
         )

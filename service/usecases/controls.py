@@ -35,7 +35,9 @@ class Controls:
         self.store = store
         self.limits = limits
 
-    def enqueue(self, name: str, configurations: Sequence[Mapping[str, Any]]) -> list[Enqueued]:
+    def enqueue(
+        self, name: str, configurations: Sequence[Mapping[str, Any]], *, study_id: str | None = None
+    ) -> list[Enqueued]:
         if not 1 <= len(configurations) <= self.limits.max_enqueue_count:
             raise InvalidInput(
                 f"enqueue 1 to {self.limits.max_enqueue_count} configurations at a time", code="invalid_count"
@@ -55,10 +57,12 @@ class Controls:
             ids = self.store.enqueue(handle.keys, [json.dumps(p, separators=(",", ":")) for p in normalized])
             return [Enqueued(i, p) for i, p in zip(ids, normalized, strict=True)]
 
-        return self.studies.with_handle(name, run)
+        return self.studies.with_handle(name, run, study_id)
 
-    def set_paused(self, name: str, paused: bool) -> Study:
-        self.studies.with_handle(name, lambda h: self.store.set_study_field(h.keys, "paused", "1" if paused else "0"))
+    def set_paused(self, name: str, paused: bool, *, study_id: str | None = None) -> Study:
+        self.studies.with_handle(
+            name, lambda h: self.store.set_study_field(h.keys, "paused", "1" if paused else "0"), study_id
+        )
         return self.studies.get(name)
 
     def set_study_note(self, name: str, note: str) -> Study:

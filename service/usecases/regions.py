@@ -72,6 +72,7 @@ class Regions:
         choices: Sequence[Any] | None = None,
         note: str,
         by: str,
+        study_id: str | None = None,
     ) -> Level:
         """Narrow, widen or pin one param by hand: a new level, used from the next ask on."""
 
@@ -96,7 +97,7 @@ class Regions:
                     return self.page(name, level + 1, 1).levels[0]
             raise Conflict("the study's level kept changing; try again", code="region_busy")
 
-        return self.studies.with_handle(name, run)
+        return self.studies.with_handle(name, run, study_id)
 
     def page(self, name: str, cursor: int | None, limit: int) -> LevelPage:
         """Levels from `cursor` (0 when None) on, oldest first."""

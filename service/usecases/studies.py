@@ -132,15 +132,32 @@ class Studies:
                 "the trial's id as ask handed it out",
                 code="trial_not_found",
             )
-        handle = self.handle(name)
-        if handle.uid != ref.incarnation:
-            handle = self.refresh(name)  # this process may know an older incarnation than the trial
-            if handle.uid != ref.incarnation:
-                raise StudyRecreated(name)
-        return handle, ref.number
+        return self.pinned(name, ref.incarnation), ref.number
 
-    def with_handle(self, name: str, action: Any) -> Any:
-        """Run action(handle); if the cached study went stale, reload it and run once more."""
+    def pinned(self, name: str, uid: str) -> StudyHandle:
+        """The handle of incarnation `uid` of the study; StudyRecreated when the study is another
+        incarnation now, NotFound when there is none."""
+        handle = self.handle(name)
+        if handle.uid != uid:
+            handle = self.refresh(name)  # this process may know an older incarnation than the caller
+            if handle.uid != uid:
+                raise StudyRecreated(name)
+        return handle
+
+    def with_handle(self, name: str, action: Any, incarnation: str | None = None) -> Any:
+        """Run action(handle); if the cached study went stale, reload it and run once more.
+
+        With an incarnation (the study id a hand control presents), act on that one only: the
+        storage checks the uid in the same script that changes anything, and a study deleted and
+        created again meanwhile raises StudyRecreated instead of being acted on.
+        """
+        if incarnation is not None:
+            try:
+                return action(self.pinned(name, incarnation))
+            except StaleStudy:
+                if self.refresh(name).uid != incarnation:  # NotFound when it is gone altogether
+                    raise StudyRecreated(name) from None
+                raise
         try:
             return action(self.handle(name))
         except StaleStudy:

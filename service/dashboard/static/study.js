@@ -14,6 +14,7 @@ const base = `/v1/studies/${encodeURIComponent(name)}`;
 const $ = (id) => document.getElementById(id);
 
 const page = {
+  incarnation: null, // the study id this page was drawn for: the hand controls act on it alone
   study: null,
   trials: [],
   curves: [],
@@ -25,6 +26,7 @@ const page = {
 };
 
 function setUp(study) {
+  page.incarnation = study.id;
   const grid = $("param-charts");
   const params = study.space.map((param) => {
     const canvas = el("canvas", { "data-param": param.name, "aria-label": `objective against ${param.name}` });
@@ -204,7 +206,7 @@ function numberIn(input) {
 }
 
 async function editRegion(change) {
-  const body = { param: $("region-param").value, ...change };
+  const body = { param: $("region-param").value, study_id: page.incarnation, ...change };
   const note = $("region-note").value.trim();
   if (note) body.note = note;
   const level = await api(`${base}/regions`, { method: "POST", body });
@@ -212,11 +214,11 @@ async function editRegion(change) {
 }
 
 control($("pause"), async () => {
-  await api(`${base}/pause`, { method: "POST" });
+  await api(`${base}/pause`, { method: "POST", body: { study_id: page.incarnation } });
   return "Paused: asks answer 409 study_paused until resumed; running trials still report and tell.";
 });
 control($("resume"), async () => {
-  await api(`${base}/resume`, { method: "POST" });
+  await api(`${base}/resume`, { method: "POST", body: { study_id: page.incarnation } });
   return "Resumed: asks hand out trials again.";
 });
 control($("enqueue"), async () => {
@@ -229,7 +231,10 @@ control($("enqueue"), async () => {
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
     throw new Error('Write one JSON object of params, e.g. {"lr": 0.01}.');
   }
-  const body = await api(`${base}/enqueue`, { method: "POST", body: { configurations: [params] } });
+  const body = await api(`${base}/enqueue`, {
+    method: "POST",
+    body: { configurations: [params], study_id: page.incarnation },
+  });
   return `Queued as #${body.enqueued[0].id}: the next ask gets it before any sampled trial.`;
 });
 control($("region-range"), () => editRegion({ low: numberIn($("region-low")), high: numberIn($("region-high")) }));
