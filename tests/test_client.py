@@ -242,6 +242,21 @@ def test_a_heartbeat_that_finds_the_trial_told_elsewhere_stops(client: hone.Clie
     assert not trial.finished
 
 
+def test_a_trial_of_a_study_deleted_and_created_again_reaches_nothing(client: hone.Client) -> None:
+    study = client.study("again", space=SPACE, lease_seconds=3)
+    old = study.ask()
+    study.delete()
+    new = client.study("again", space=SPACE, lease_seconds=3).ask()
+    assert new.number == old.number and new.id != old.id
+    wait_until(lambda: old.lease_lost)  # its heartbeats got 409 study_recreated
+    for tell in (lambda: old.tell(1.0), lambda: old.report(1, 1.0), lambda: study.prune(old.id)):
+        with pytest.raises(hone.Conflict) as conflict:
+            tell()
+        assert conflict.value.code == "study_recreated"
+    assert study.trial(new.number).state is hone.TrialState.RUNNING
+    assert new.tell(2.0).value == 2.0
+
+
 # -- optimize ---------------------------------------------------------------------------------
 
 
