@@ -49,7 +49,9 @@ export async function pages(path, key, { limit, max }) {
 export function describe(error) {
   if (error.status === 401) return "This service needs a token: paste it in the Token field above.";
   if (error.status === 403) return `This token may not do that: ${error.message}`;
-  if (error.code === "study_recreated") return "This study was deleted and created again since this page loaded: reload it.";
+  if (error.code === "study_recreated") {
+    return "This study was deleted and created again since this page loaded: reload the page.";
+  }
   return error.message;
 }
 
