@@ -1,9 +1,9 @@
 """`@idempotent` on a view: a retried request with the same Idempotency-Key gets the first answer.
 
-Ask and tell keep their keys inside their own Lua scripts (no extra round trip on the hot path);
+Ask and tell keep their keys inside their own Lua scripts (see usecases/idempotency.py for why);
 this decorator serves the other writes. `@idempotent` keeps the answer under the study's name
-(create, delete, hand controls): it outlives a delete, so a replayed DELETE answers as it first
-did and never deletes a study created again since. `@idempotent_on_trial` keeps it with the
+(create, delete, enqueue): it outlives a delete, so a replayed DELETE answers as it first did
+and never deletes a study created again since. `@idempotent_on_trial` keeps it with the
 incarnation the trial id in the path names (heartbeat, report): swept with it.
 """
 
@@ -16,7 +16,6 @@ from typing import Any
 from flask import Response
 
 from ..domain.trial import TrialRef
-from ..usecases.ask_tell import check_replay
 from .context import idempotency, services
 
 
@@ -38,23 +37,20 @@ def _once(view: Callable[..., Any], incarnation_of: Callable[[dict[str, Any]], s
         key = idempotency()
         if key is None:
             return view(*args, **kwargs)
-        store, study, incarnation = services().store, kwargs["name"], incarnation_of(kwargs)
-        replay = store.idempotency_begin(study, incarnation, key.key)
-        if replay is not None:
-            status, _, body = check_replay(replay, key, "http").partition("|")
+        replays, study, incarnation = services().replays, kwargs["name"], incarnation_of(kwargs)
+        stored = replays.begin(study, incarnation, key)
+        if stored is not None:
+            status, _, body = stored.partition("|")
             return Response(body, status=int(status), mimetype="application/json")
         try:
             response: Response = view(*args, **kwargs)
         except BaseException:
-            store.idempotency_abort(study, incarnation, key.key)
+            replays.abort(study, incarnation, key)
             raise
         if response.status_code < 300:
-            body = response.get_data(as_text=True)
-            store.idempotency_finish(
-                study, incarnation, key.key, f"{key.fingerprint}|http:{response.status_code}|{body}"
-            )
+            replays.finish(study, incarnation, key, f"{response.status_code}|{response.get_data(as_text=True)}")
         else:
-            store.idempotency_abort(study, incarnation, key.key)
+            replays.abort(study, incarnation, key)
         return response
 
     return once

@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
-from ..domain.errors import InvalidInput
 from .auth import current_token, requires
 from .context import services
 from .schemas import Strict, StudyPinSchema, Timestamp
@@ -70,9 +69,6 @@ class RegionCollection(MethodView):
     @blp.response(200, LevelListSchema)
     def get(self, args: dict[str, Any], name: str) -> Any:
         """Every level, oldest first: its region in param units, trial counts and best value."""
-        max_page = services().settings.limits.max_page_size
-        if args["limit"] > max_page:
-            raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         return services().regions.page(name, args["cursor"], args["limit"])
 
     @requires(Scope.WRITE)
@@ -83,6 +79,7 @@ class RegionCollection(MethodView):
         token = current_token()
         return services().regions.edit(
             name,
+            body["study_id"],
             body["param"],
             low=body["low"],
             high=body["high"],
@@ -90,5 +87,4 @@ class RegionCollection(MethodView):
             choices=body["choices"],
             note=body["note"],
             by=token.name if token is not None else body["by"] or "hand",
-            study_id=body["study_id"],
         )

@@ -69,6 +69,12 @@ class SpaceError(InvalidInput):
         self.rule = rule
 
 
+class StaleStudy(NotFound):
+    """The study was deleted, or deleted and created again, since the caller cached it."""
+
+    code = "study_not_found"
+
+
 class StudyRecreated(Conflict):
     """A request names an incarnation of the study that was deleted, and the study was created
     again since (a trial's id, or the study id a hand control presents): it must not touch the

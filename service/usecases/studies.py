@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ..config import Limits
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StudyRecreated
+from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy, StudyRecreated
+from ..domain.stored import StudyHeader
 from ..domain.study import Study, StudySpec, check_study_name
-from ..domain.trial import Trial, TrialRef, TrialState
+from ..domain.trial import TrialRef, TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import StoredTrial, decode_stored
-from ..storage.store import StaleStudy, Store, StudyHeader
+from ..storage.store import Store
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
 
@@ -33,21 +34,55 @@ class StudyHandle:
     seed: int
     keys: StudyKeys
 
-    def trial(self, stored: StoredTrial) -> Trial:
-        """A stored trial of this incarnation, as the domain value."""
-        return decode_stored(stored, self.spec.space, self.uid)
+
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
-def _spec_json(spec: StudySpec) -> str:
-    return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
+class UsesStudies(Protocol):
+    studies: Studies
 
 
-def _points(header: StudyHeader) -> dict[str, int] | None:
-    """A finite sampler's points (a grid's), and how many were never handed out yet."""
-    limit = header.fields.get("draw_limit")
-    if limit is None:
-        return None
-    return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+U = TypeVar("U", bound=UsesStudies)
+
+
+def on_study(method: Callable[Concatenate[U, StudyHandle, P], R]) -> Callable[Concatenate[U, str, P], R]:
+    """Turn a use case written for a study's handle into one called with the study's name:
+    `@on_study def best(self, handle)` is called as `best(name)`. See `Studies.run`."""
+
+    @functools.wraps(method)
+    def on_named(self: U, name: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.studies.run(name, lambda handle: method(self, handle, *args, **kwargs))
+
+    return on_named
+
+
+def on_incarnation(
+    method: Callable[Concatenate[U, StudyHandle, P], R],
+) -> Callable[Concatenate[U, str, str | None, P], R]:
+    """As `on_study`, called with the study's name and the study id the caller read, or None:
+    `@on_incarnation def pause(self, handle)` is called as `pause(name, study_id)`. With an id it
+    acts on that incarnation only (see `Studies.run`)."""
+
+    @functools.wraps(method)
+    def on_named(self: U, name: str, study_id: str | None, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.studies.run(name, lambda handle: method(self, handle, *args, **kwargs), study_id)
+
+    return on_named
+
+
+def on_trial(method: Callable[Concatenate[U, StudyHandle, int, P], R]) -> Callable[Concatenate[U, str, str, P], R]:
+    """A use case on one trial handed out, called with the study's name and the trial's id:
+    `@on_trial def heartbeat(self, handle, number)` is called as `heartbeat(name, trial_id)`. It
+    gets the handle of the incarnation the id names, never a newer one (`Studies.incarnation`);
+    the storage checks the uid again in the script that changes the trial."""
+
+    @functools.wraps(method)
+    def on_id(self: U, name: str, trial_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        handle, number = self.studies.incarnation(name, trial_id)
+        return method(self, handle, number, *args, **kwargs)
+
+    return on_id
 
 
 class Studies:
@@ -74,17 +109,11 @@ class Studies:
         spec = self.parse_spec(body)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
         sampler = make_sampler(spec, seed)
-        created, stored = self.store.create_study(
-            name,
-            secrets.token_hex(6),
-            _spec_json(spec),
-            seed,
-            spec.max_retries,
-            sampler.size(),
-            json.dumps(sampler.initial_state()),
+        stored = self.store.create_study(
+            name, secrets.token_hex(6), spec.to_dict(), seed, spec.max_retries, sampler.size(), sampler.initial_state()
         )
-        if not created:
-            stored_spec = StudySpec.from_dict(json.loads(stored))
+        if stored is not None:
+            stored_spec = StudySpec.from_dict(stored)
             differences = stored_spec.differences(spec)
             if differences:
                 raise Conflict(
@@ -92,10 +121,10 @@ class Studies:
                     code="study_exists",
                     details={"differences": differences},
                 )
-        return self.get(name), created
+        return self.get(name), stored is None
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
-        spec = StudySpec.from_dict(json.loads(header.spec_json))
+        spec = StudySpec.from_dict(header.spec)
         return StudyHandle(
             name=header.name,
             uid=header.uid,
@@ -122,30 +151,9 @@ class Studies:
             self._cache[name] = handle
         return handle
 
-    def incarnation(self, name: str, trial_id: str) -> tuple[StudyHandle, int]:
-        """The handle of the incarnation a trial id names, and the trial's number; for requests
-        that act on a trial handed out, which must never reach a newer incarnation's trial."""
-        ref = TrialRef.parse(trial_id)
-        if ref is None:
-            raise NotFound(
-                f"study {name!r} has no trial with id {trial_id!r}; tell, heartbeat and report take "
-                "the trial's id as ask handed it out",
-                code="trial_not_found",
-            )
-        return self.pinned(name, ref.incarnation), ref.number
-
-    def pinned(self, name: str, uid: str) -> StudyHandle:
-        """The handle of incarnation `uid` of the study; StudyRecreated when the study is another
-        incarnation now, NotFound when there is none."""
-        handle = self.handle(name)
-        if handle.uid != uid:
-            handle = self.refresh(name)  # this process may know an older incarnation than the caller
-            if handle.uid != uid:
-                raise StudyRecreated(name)
-        return handle
-
-    def with_handle(self, name: str, action: Any, incarnation: str | None = None) -> Any:
-        """Run action(handle); if the cached study went stale, reload it and run once more.
+    def run(self, name: str, action: Callable[[StudyHandle], R], incarnation: str | None = None) -> R:
+        """action(handle). The handle comes from this process's cache; when storage finds the
+        cached study stale (deleted, or deleted and created again), reload it and act once more.
 
         With an incarnation (the study id a hand control presents), act on that one only: the
         storage checks the uid in the same script that changes anything, and a study deleted and
@@ -163,37 +171,65 @@ class Studies:
         except StaleStudy:
             return action(self.refresh(name))
 
-    def get(self, name: str) -> Study:
-        def read(handle: StudyHandle) -> Study:
-            self.store.expire(handle.keys)
-            header = self.store.header(name)
-            if header is None or header.uid != handle.uid:
-                raise StaleStudy("no such study", code="study_not_found")
-            top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = handle.trial(top[0]) if top else None
-            counts = {state: header.counts.get(state.value, 0) for state in TrialState}
-            return Study(
-                name=name,
-                uid=header.uid,
-                spec=handle.spec,
-                created_at=header.created_ms / 1000,
-                paused=header.paused,
-                effective_seed=header.seed,
-                counts=counts,
-                best=best,
-                extra={
-                    "note": header.fields.get("note"),
-                    "queued": self.store.pending_count(handle.keys),
-                    "points": _points(header),
-                },
-            )
+    def pinned(self, name: str, uid: str) -> StudyHandle:
+        """The handle of incarnation `uid` of the study; StudyRecreated when the study is another
+        incarnation now, NotFound when there is none."""
+        handle = self.handle(name)
+        if handle.uid != uid:
+            handle = self.refresh(name)  # this process may know an older incarnation than the caller
+            if handle.uid != uid:
+                raise StudyRecreated(name)
+        return handle
 
-        return self.with_handle(name, read)
+    def incarnation(self, name: str, trial_id: str) -> tuple[StudyHandle, int]:
+        """The handle of the incarnation a trial id names, and the trial's number."""
+        ref = TrialRef.parse(trial_id)
+        if ref is None:
+            raise NotFound(
+                f"study {name!r} has no trial with id {trial_id!r}; tell, heartbeat and report take "
+                "the trial's id as ask handed it out",
+                code="trial_not_found",
+            )
+        return self.pinned(name, ref.incarnation), ref.number
+
+    def get(self, name: str) -> Study:
+        return self.run(name, self._read)
+
+    def _read(self, handle: StudyHandle) -> Study:
+        self.store.expire(handle.keys)
+        header = self.store.current_header(handle.keys)
+        top = self.store.top(handle.keys, handle.spec.direction.value, 1)
+        best = top[0].to_trial(handle.spec.space, handle.uid) if top else None
+        counts = {state: header.counts.get(state.value, 0) for state in TrialState}
+        return Study(
+            name=handle.name,
+            uid=header.uid,
+            spec=handle.spec,
+            created_at=header.created_ms / 1000,
+            paused=header.paused,
+            effective_seed=header.seed,
+            counts=counts,
+            best=best,
+            extra={
+                "note": header.note,
+                "queued": self.store.pending_count(handle.keys),
+                "points": header.points,
+            },
+        )
+
+    def names(self, limit: int) -> list[str]:
+        """The first `limit` study names, in name order."""
+        return self.store.study_names(None, limit)
+
+    def storage_ready(self) -> None:
+        """Returns when storage answers; StorageUnavailable otherwise."""
+        self.store.ping()
 
     def list(
         self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
     ) -> tuple[list[Study], str | None]:
         """A page of studies in name order; names that are not `visible` are skipped."""
+        self.limits.check_page_size(limit)
         studies = []
         names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
