@@ -3,7 +3,8 @@
 Several clients on real gunicorn and Redis each keep many trials asked and tell them in a random
 order, on every sampler, across zooms, restarts from the whole space, hand edits of the region and
 a gunicorn restart. Equal params are allowed only where a trial says why: a retry of another
-trial (`retry_of`) or an enqueued configuration (`source: enqueued`).
+trial (`retry_of`), an enqueued configuration (`source: enqueued`), or a region with no other
+point left (`source: repeat`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def _client(url: str, name: str, trials: int, seed: int, objective: Objective, o
                 break
             trial = running.pop(rng.randrange(len(running)))
             fail = trial["attempt"] == 0 and trial["number"] % 9 == 4
-            body = {"state": "failed", "error": "oom"} if fail else {"state": "complete", "value": objective(trial["params"])}
+            value = objective(trial["params"])
+            body = {"state": "failed", "error": "oom"} if fail else {"state": "complete", "value": value}
             told = http.post(f"/v1/studies/{name}/trials/{trial['number']}/tell", json=body)
             assert told.status_code == 200, told.text
     open_.extend(running)
@@ -101,7 +103,8 @@ def all_trials(url: str, name: str) -> list[dict[str, Any]]:
     cursor = None
     with httpx.Client(base_url=url, timeout=60) as http:
         while True:
-            page = http.get(f"/v1/studies/{name}/trials", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
+            query = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = http.get(f"/v1/studies/{name}/trials", params=query)
             assert page.status_code == 200, page.text
             trials.extend(page.json()["trials"])
             cursor = page.json()["next_cursor"]
@@ -117,7 +120,7 @@ def assert_distinct(trials: list[dict[str, Any]]) -> None:
     unexplained = {
         key: [(t["number"], t["source"], t["level"]) for t in group]
         for key, group in groups.items()
-        if sum(1 for t in group if t["retry_of"] is None and t["source"] != "enqueued") > 1
+        if sum(1 for t in group if t["retry_of"] is None and t["source"] not in ("enqueued", "repeat")) > 1
     }
     assert unexplained == {}
 
@@ -177,3 +180,22 @@ def test_random_and_grid_never_repeat_a_configuration(server: Gunicorn, sampler:
     trials = all_trials(server.url, "s")
     assert len(trials) >= 108
     assert_distinct(trials)
+
+
+@pytest.mark.parametrize("sampler", ["random", "coarse_to_fine"])
+def test_a_region_with_few_points_repeats_one_only_when_none_is_left(server: Gunicorn, sampler: str) -> None:
+    small = [
+        {"name": "layers", "type": "int", "low": 1, "high": 4},
+        {"name": "act", "type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+    ]
+    response = httpx.put(f"{server.url}/v1/studies/small", json={"space": small, "sampler": {"name": sampler}})
+    assert response.status_code == 201, response.text
+    opened: list[list[dict[str, Any]]] = [[] for _ in range(CLIENTS)]
+    drive(server.url, "small", 10, lambda params: float(params["layers"]), opened)
+    tell_all(server.url, "small", opened)
+    trials = all_trials(server.url, "small")
+    assert_distinct(trials)
+    first = [t for t in trials if t["source"] == sampler]
+    # Each of the 12 points was drawn once; every later trial says it repeats one.
+    assert len(first) == 12 and len({json.dumps(t["params"], sort_keys=True) for t in first}) == 12
+    assert {t["source"] for t in trials} == {sampler, "repeat"}

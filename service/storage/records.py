@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ def draw_fields(
     if retry_failed:
         record["rf"] = 1
     return _compact(record)[1:-1]
+
+
+def config_fingerprint(packed_params: Sequence[Any]) -> str:
+    """A short digest of a configuration: equal params, equal fingerprint (the study's config set)."""
+    return hashlib.blake2b(_compact(list(packed_params)).encode(), digest_size=8).hexdigest()
 
 
 def ask_record(fields: str, *, worker: str | None, asked_ms: int) -> str:

@@ -75,10 +75,28 @@ class Prepared:
     number: int
     draw: int
     fields: str
+    fingerprint: str  # of its params: ask.lua hands it out only if no trial has them yet
 
     @property
     def field(self) -> str:
         return f"{self.version}:{self.number}:{self.draw}"
+
+
+@dataclass(frozen=True)
+class AskRecord:
+    """A reserved trial's ask record, with its params' fingerprint for the study's config set."""
+
+    number: int
+    record: str
+    fingerprint: str
+    fresh: bool  # a fresh draw must not repeat a configuration; a retry or enqueued one may
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A commit refused: these fresh draws repeat configurations handed out before."""
+
+    numbers: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -222,6 +240,7 @@ class Store:
             keys.enqueued,
             keys.levels,
             keys.prepared,
+            keys.configs,
         ]
         if idempotency:
             script_keys.append(idempotency_key(keys.name, idempotency))
@@ -298,27 +317,38 @@ class Store:
     def commit(
         self,
         keys: StudyKeys,
-        records: Sequence[tuple[int, str]],
+        records: Sequence[AskRecord],
         *,
         lease_ms: int,
         idempotency: str | None,
         answer: str,
         prepared: Sequence[Prepared] = (),
-    ) -> tuple[int, list[int]]:
+    ) -> tuple[int, list[int]] | Repeated:
         """Store asked trials and replace the prepared draws (when given); returns (lease
-        deadline ms, numbers whose reservation was lost)."""
-        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
+        deadline ms, numbers whose reservation was lost), or, storing nothing, the fresh draws
+        that repeat a configuration some trial already has."""
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.reserved,
+            keys.leases,
+            keys.enqueued,
+            keys.prepared,
+            keys.configs,
+        ]
         if idempotency:
             script_keys.append(idempotency_key(keys.name, idempotency))
         args: list[Any] = [keys.uid, lease_ms, answer, len(records)]
-        for number, record in records:
-            args.extend((number, record))
+        for ask in records:
+            args.extend((ask.number, ("!" if ask.fresh else "") + ask.fingerprint, ask.record))
         for draw in prepared:
-            args.extend((draw.field, draw.fields))
+            args.extend((draw.field, f"{draw.fingerprint} {draw.fields}"))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
+        if reply[0] == "repeated":
+            return Repeated(frozenset(int(n) for n in reply[1:]))
         return int(reply[1]), [int(n) for n in reply[2:]]
 
     # -- sampler levels ------------------------------------------------------------------------

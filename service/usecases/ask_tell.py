@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -11,11 +12,24 @@ from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
 from ..samplers import Draw, SamplerState, Scored
-from ..storage.records import StoredTrial, ask_record, decode_stored, decode_trial, draw_fields, result_body
-from ..storage.store import Prepared, Replay, Reservation, Slot, Store
+from ..storage.records import (
+    StoredTrial,
+    ask_record,
+    config_fingerprint,
+    decode_stored,
+    decode_trial,
+    draw_fields,
+    result_body,
+)
+from ..storage.store import AskRecord, Prepared, Repeated, Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
 
 MAX_REDRAWS = 32  # a batch with more duplicates than this comes from a space too small for it
+# Commits refused because a fresh draw repeated a trial's configuration, each followed by new
+# draws, before a repeat is taken as what it is: the region has no other point left. Rounds times
+# redraws stay below 256, the draw attempts a sampler's seed has room for.
+COMMIT_ROUNDS = 4
+REPEAT = "repeat"  # the source of a trial whose region had no configuration left that no trial had
 # Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
 # in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
 PREPARE_AHEAD = 16
@@ -38,6 +52,8 @@ class _Filled:
     attempt: int = 0
     retry_of: int | None = None
     retry_failed: bool = False
+    draw_attempt: int = 0  # the sampler's Draw.attempt that gave these params
+    fresh: bool = True  # drawn by the sampler now, so it must not repeat a trial's configuration
 
     def fields(self) -> str:
         return draw_fields(
@@ -54,7 +70,9 @@ def _drawn(handle: StudyHandle, draw: Draw, state: SamplerState) -> _Filled:
     """A fresh draw of the study's sampler, labelled with where it came from."""
     sampler = handle.sampler
     packed = handle.spec.space.pack(sampler.suggest(draw, state))
-    return _Filled(draw.number, packed, sampler.name, state.level, retry_failed=sampler.retries_failed)
+    return _Filled(
+        draw.number, packed, sampler.name, state.level, retry_failed=sampler.retries_failed, draw_attempt=draw.attempt
+    )
 
 
 def _answer_prefix(idempotency: Idempotency | None) -> str:
@@ -129,23 +147,40 @@ class AskTell:
         moved = self._advance(handle, reserved)
         seen: set[str] = set()
         filled = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
-        records = [
-            (
-                f.number,
-                ask_record(f.fields(), worker=worker, asked_ms=reserved.now_ms),
-            )
-            for f in filled
-        ]
         answer = _answer_prefix(idempotency) + ",".join(str(f.number) for f in filled) if idempotency else ""
-        deadline_ms, lost = self.store.commit(
-            handle.keys,
-            records,
-            lease_ms=lease_ms,
-            idempotency=idempotency.key if idempotency else None,
-            answer=answer,
-            # After a zoom this reservation's state is already old: nothing to prepare from it.
-            prepared=() if moved else self._prepare(handle, reserved),
-        )
+        # After a zoom this reservation's state is already old: nothing to prepare from it.
+        prepared = () if moved else self._prepare(handle, reserved)
+        rounds = 0
+        while True:
+            records = [
+                AskRecord(
+                    f.number,
+                    ask_record(f.fields(), worker=worker, asked_ms=reserved.now_ms),
+                    config_fingerprint(f.packed),
+                    f.fresh,
+                )
+                for f in filled
+            ]
+            committed = self.store.commit(
+                handle.keys,
+                records,
+                lease_ms=lease_ms,
+                idempotency=idempotency.key if idempotency else None,
+                answer=answer,
+                prepared=prepared,
+            )
+            if not isinstance(committed, Repeated):
+                break
+            # Rare: a draw met a configuration another trial has (a small discrete region, a
+            # prepared draw handed out meanwhile). Each round makes at least one record final.
+            filled = [
+                self._redrawn(handle, reserved, f, seen, final=rounds >= COMMIT_ROUNDS - 1)
+                if f.number in committed.numbers
+                else f
+                for f in filled
+            ]
+            rounds += 1
+        deadline_ms, lost = committed
         trials = [
             Trial(
                 number=f.number,
@@ -200,7 +235,7 @@ class AskTell:
             if (size is not None and index >= size) or not sampler.settled(state, index):
                 break
             drawn = _drawn(handle, Draw(number, index), state)
-            prepared.append(Prepared(state.version, number, index, drawn.fields()))
+            prepared.append(Prepared(state.version, number, index, drawn.fields(), config_fingerprint(drawn.packed)))
         return prepared
 
     def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
@@ -218,18 +253,36 @@ class AskTell:
                 attempt=original.get("a", 0) + 1,
                 retry_of=slot.ident,
                 retry_failed=bool(original.get("rf")),
+                fresh=False,
             )
         if slot.kind == "enqueued" and slot.payload:
             packed = space.pack(json.loads(slot.payload))
             seen.add(json.dumps(packed))
-            return _Filled(slot.number, packed, "enqueued", None, retry_failed=True)
-        for attempt in range(MAX_REDRAWS):
-            drawn = _drawn(handle, Draw(slot.number, slot.ident, attempt), reserved.state)
+            return _Filled(slot.number, packed, "enqueued", None, retry_failed=True, fresh=False)
+        return self._distinct(handle, reserved, slot.number, slot.ident, range(MAX_REDRAWS), seen)
+
+    def _distinct(
+        self, handle: StudyHandle, reserved: Reservation, number: int, index: int, attempts: range, seen: set[str]
+    ) -> _Filled:
+        """The first of these draw attempts whose params the batch does not hold yet (else the last)."""
+        for attempt in attempts:
+            drawn = _drawn(handle, Draw(number, index, attempt), reserved.state)
             key = json.dumps(drawn.packed)
             if key not in seen:
                 break
         seen.add(key)
         return drawn
+
+    def _redrawn(
+        self, handle: StudyHandle, reserved: Reservation, repeated: _Filled, seen: set[str], *, final: bool
+    ) -> _Filled:
+        """Another draw for a trial whose params some trial already has; when `final`, the
+        repeat stands, labelled as one."""
+        if final:
+            return dataclasses.replace(repeated, source=REPEAT, fresh=False)
+        slot = next(s for s in reserved.slots if s.number == repeated.number)
+        first = repeated.draw_attempt + 1
+        return self._distinct(handle, reserved, slot.number, slot.ident, range(first, first + MAX_REDRAWS), seen)
 
     # -- tell --------------------------------------------------------------------------------
 
