@@ -172,7 +172,8 @@ class AskTell:
             if not isinstance(committed, Repeated):
                 break
             # Rare: a draw met a configuration another trial has (a small discrete region, a
-            # prepared draw handed out meanwhile). Each round makes at least one record final.
+            # prepared draw handed out meanwhile). From round COMMIT_ROUNDS - 1 on, a refused
+            # round makes its repeats final, so the loop ends.
             filled = [
                 self._redrawn(handle, reserved, f, seen, final=rounds >= COMMIT_ROUNDS - 1)
                 if f.number in committed.numbers

@@ -11,12 +11,15 @@
 -- is stored, the caller draws those again. {'gone'} when the study was deleted meanwhile.
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
 local last = 4 + 3 * tonumber(ARGV[4])
-local repeated = {'repeated'}
+local repeated, batch = {'repeated'}, {}
 for i = 5, last, 3 do
   local mark = ARGV[i + 1]
-  if string.sub(mark, 1, 1) == '!' and redis.call('SISMEMBER', KEYS[7], string.sub(mark, 2)) == 1 then
+  local fingerprint = string.gsub(mark, '^!', '')
+  -- A fresh draw may repeat neither a stored configuration nor one earlier in this batch.
+  if mark ~= fingerprint and (batch[fingerprint] or redis.call('SISMEMBER', KEYS[7], fingerprint) == 1) then
     table.insert(repeated, ARGV[i])
   end
+  batch[fingerprint] = true
 end
 if #repeated > 1 then return repeated end
 local deadline = now_ms() + tonumber(ARGV[2])
@@ -26,9 +29,7 @@ for i = 5, last, 3 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
-    local mark = ARGV[i + 1]
-    if string.sub(mark, 1, 1) == '!' then mark = string.sub(mark, 2) end
-    redis.call('SADD', KEYS[7], mark)
+    redis.call('SADD', KEYS[7], (string.gsub(ARGV[i + 1], '^!', '')))
     redis.call('HSET', KEYS[2], n, ARGV[i + 2])
     redis.call('HDEL', KEYS[3], n)
     redis.call('ZADD', KEYS[4], deadline, n)
