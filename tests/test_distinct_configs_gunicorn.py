@@ -182,13 +182,15 @@ def test_random_and_grid_never_repeat_a_configuration(server: Gunicorn, sampler:
     assert_distinct(trials)
 
 
+SMALL = [  # 12 points
+    {"name": "layers", "type": "int", "low": 1, "high": 4},
+    {"name": "act", "type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+]
+
+
 @pytest.mark.parametrize("sampler", ["random", "coarse_to_fine"])
 def test_a_region_with_few_points_repeats_one_only_when_none_is_left(server: Gunicorn, sampler: str) -> None:
-    small = [
-        {"name": "layers", "type": "int", "low": 1, "high": 4},
-        {"name": "act", "type": "categorical", "choices": ["relu", "tanh", "gelu"]},
-    ]
-    response = httpx.put(f"{server.url}/v1/studies/small", json={"space": small, "sampler": {"name": sampler}})
+    response = httpx.put(f"{server.url}/v1/studies/small", json={"space": SMALL, "sampler": {"name": sampler}})
     assert response.status_code == 201, response.text
     opened: list[list[dict[str, Any]]] = [[] for _ in range(CLIENTS)]
     drive(server.url, "small", 10, lambda params: float(params["layers"]), opened)
@@ -199,3 +201,11 @@ def test_a_region_with_few_points_repeats_one_only_when_none_is_left(server: Gun
     # Each of the 12 points was drawn once; every later trial says it repeats one.
     assert len(first) == 12 and len({json.dumps(t["params"], sort_keys=True) for t in first}) == 12
     assert {t["source"] for t in trials} == {sampler, "repeat"}
+
+
+def test_one_batch_larger_than_the_region_labels_its_repeats(server: Gunicorn) -> None:
+    response = httpx.put(f"{server.url}/v1/studies/batch", json={"space": SMALL, "sampler": {"name": "random"}})
+    assert response.status_code == 201, response.text
+    trials = httpx.post(f"{server.url}/v1/studies/batch/trials/ask", json={"count": 20}).json()["trials"]
+    assert_distinct(trials)
+    assert sorted(t["source"] for t in trials) == ["random"] * 12 + ["repeat"] * 8
