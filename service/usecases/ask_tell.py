@@ -5,24 +5,33 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
+from ..domain.stored import (
+    AlreadyTold,
+    CommitReply,
+    DrawRecord,
+    Filled,
+    Handed,
+    Idempotency,
+    Prepared,
+    RegionRecord,
+    Reoffered,
+    Repeated,
+    Replay,
+    Replayed,
+    Reserved,
+    Resumed,
+    SamplerState,
+    Slot,
+    StoredTrial,
+)
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
-from ..samplers import Draw, SamplerState, Scored
-from ..storage.records import (
-    StoredTrial,
-    ask_record,
-    config_fingerprint,
-    decode_stored,
-    decode_trial,
-    draw_fields,
-    result_body,
-)
-from ..storage.store import AskRecord, Prepared, Repeated, Replay, Reservation, Slot, Store
-from .studies import Studies, StudyHandle
+from ..samplers import Draw, Scored
+from ..storage.store import Store
+from .studies import Studies, StudyHandle, on_study
 
 MAX_REDRAWS = 32  # a batch with more duplicates than this comes from a space too small for it
 # Commits refused because a fresh draw repeated a trial's configuration, each followed by new
@@ -36,57 +45,28 @@ PREPARE_AHEAD = 16
 
 
 @dataclass(frozen=True)
-class Idempotency:
-    """A client's Idempotency-Key and a fingerprint of the request it came with."""
+class _Choice:
+    """What fills a reserved slot. A fresh draw keeps the sampler's Draw.attempt that gave it,
+    so a redraw after a repeat goes on from the next attempt."""
 
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class _Filled:
-    number: int
-    packed: list[Any]
-    source: str
-    level: int | None
-    attempt: int = 0
-    retry_of: int | None = None
-    retry_failed: bool = False
-    draw_attempt: int = 0  # the sampler's Draw.attempt that gave these params
-    fresh: bool = True  # drawn by the sampler now, so it must not repeat a trial's configuration
-
-    def fields(self) -> str:
-        return draw_fields(
-            self.packed,
-            source=self.source,
-            level=self.level,
-            attempt=self.attempt,
-            retry_of=self.retry_of,
-            retry_failed=self.retry_failed,
-        )
+    slot: Slot
+    filled: Filled
+    draw_attempt: int = 0
 
 
-def _drawn(handle: StudyHandle, draw: Draw, state: SamplerState) -> _Filled:
+def _drawn(handle: StudyHandle, draw: Draw, state: SamplerState) -> DrawRecord:
     """A fresh draw of the study's sampler, labelled with where it came from."""
     sampler = handle.sampler
     packed = handle.spec.space.pack(sampler.suggest(draw, state))
-    return _Filled(
-        draw.number, packed, sampler.name, state.level, retry_failed=sampler.retries_failed, draw_attempt=draw.attempt
-    )
-
-
-def _answer_prefix(idempotency: Idempotency | None) -> str:
-    """What an ask's Idempotency-Key stores, up to the trial numbers."""
-    return f"{idempotency.fingerprint}|ask:" if idempotency else ""
+    return DrawRecord(packed, sampler.name, state.level, retry_failed=sampler.retries_failed)
 
 
 def check_replay(replay: Replay, idempotency: Idempotency, kind: str) -> str:
     """The stored answer of a replayed request; refuses a key reused for a different request."""
-    answer_kind, _, answer = replay.answer.partition(":")
-    if replay.fingerprint != idempotency.fingerprint or answer_kind != kind:
+    if replay.fingerprint != idempotency.fingerprint or replay.kind != kind:
         raise Conflict("this Idempotency-Key was already used for a different request", code="idempotency_key_reused")
     REPLAYS.inc()
-    return answer
+    return replay.answer
 
 
 class AskTell:
@@ -111,101 +91,96 @@ class AskTell:
             raise InvalidInput(f"count must be between 1 and {self.limits.max_ask_count}", code="invalid_count")
         if resume and not worker:
             raise InvalidInput("resume needs the worker id whose trials to resume", code="invalid_resume")
+        return self._ask(name, count, worker, resume, lease_seconds, idempotency)
 
-        def run(handle: StudyHandle) -> list[Trial]:
-            lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
-            reserved = self.store.reserve(
-                handle.keys,
-                count,
-                worker=worker or "",
-                resume=resume,
-                lease_ms=lease_ms,
-                max_trials=self.limits.max_trials_per_study,
-                idempotency=idempotency.key if idempotency else None,
-                answer_prefix=_answer_prefix(idempotency),
-            )
-            if isinstance(reserved, StoredTrial):
-                return [decode_stored(reserved, handle.spec.space)]
-            if isinstance(reserved, Replay):
+    @on_study
+    def _ask(
+        self,
+        handle: StudyHandle,
+        count: int,
+        worker: str | None,
+        resume: bool,
+        lease_seconds: float | None,
+        idempotency: Idempotency | None,
+    ) -> list[Trial]:
+        lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
+        reply = self.store.reserve(
+            handle.keys,
+            count,
+            worker=worker or "",
+            resume=resume,
+            lease_ms=lease_ms,
+            max_trials=self.limits.max_trials_per_study,
+            idempotency=idempotency,
+        )
+        match reply:
+            case Handed(trial):
+                return [trial.to_trial(handle.spec.space)]
+            case Replayed(replay):
                 assert idempotency is not None
-                numbers = check_replay(reserved, idempotency, "ask")
+                numbers = check_replay(replay, idempotency, "ask")
                 return self.load(handle, [int(n) for n in numbers.split(",")])
-            if isinstance(reserved, list):
-                return self.load(handle, reserved)
-            return self._fill_and_commit(handle, reserved, worker, lease_ms, idempotency)
-
-        return self.studies.with_handle(name, run)
+            case Resumed(numbers):
+                return self.load(handle, list(numbers))
+            case Reserved():
+                return self._fill_and_commit(handle, reply, worker, lease_ms, idempotency)
 
     def _fill_and_commit(
         self,
         handle: StudyHandle,
-        reserved: Reservation,
+        reserved: Reserved,
         worker: str | None,
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
         moved = self._advance(handle, reserved)
         seen: set[str] = set()
-        filled = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
-        answer = _answer_prefix(idempotency) + ",".join(str(f.number) for f in filled) if idempotency else ""
+        choices = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
         # After a zoom this reservation's state is already old: nothing to prepare from it.
-        prepared = () if moved else self._prepare(handle, reserved)
-        rounds = 0
-        while True:
-            records = [
-                AskRecord(
-                    f.number,
-                    ask_record(f.fields(), worker=worker, asked_ms=reserved.now_ms),
-                    config_fingerprint(f.packed),
-                    f.fresh,
-                )
-                for f in filled
-            ]
-            committed = self.store.commit(
+        prepared = [] if moved else self._prepare(handle, reserved)
+
+        def commit() -> CommitReply:
+            return self.store.commit(
                 handle.keys,
-                records,
+                [choice.filled for choice in choices],
+                worker=worker,
+                asked_ms=reserved.now_ms,
                 lease_ms=lease_ms,
-                idempotency=idempotency.key if idempotency else None,
-                answer=answer,
+                idempotency=idempotency,
                 prepared=prepared,
             )
-            if not isinstance(committed, Repeated):
-                break
+
+        reply, rounds = commit(), 0
+        while isinstance(reply, Repeated):
             # Rare: a draw met a configuration another trial has (a small discrete region, a
             # prepared draw handed out meanwhile). From round COMMIT_ROUNDS - 1 on, a refused
             # round makes its repeats final, so the loop ends.
-            filled = [
-                self._redrawn(handle, reserved, f, seen, final=rounds >= COMMIT_ROUNDS - 1)
-                if f.number in committed.numbers
-                else f
-                for f in filled
+            final = rounds >= COMMIT_ROUNDS - 1
+            choices = [
+                self._redrawn(handle, reserved, choice, seen, final=final)
+                if choice.slot.number in reply.numbers
+                else choice
+                for choice in choices
             ]
-            rounds += 1
-        deadline_ms, lost = committed
+            reply, rounds = commit(), rounds + 1
         trials = [
-            Trial(
-                number=f.number,
-                params=handle.spec.space.unpack(f.packed),
-                state=TrialState.RUNNING,
-                value=None,
-                worker=worker,
-                asked_at=reserved.now_ms / 1000,
-                finished_at=None,
-                source=f.source,
-                level=f.level,
-                attempt=f.attempt,
-                retry_of=f.retry_of,
-                lease_expires_at=deadline_ms / 1000,
-            )
-            for f in filled
-            if f.number not in lost
+            StoredTrial(
+                choice.filled.number,
+                choice.filled.draw,
+                reserved.now_ms,
+                worker,
+                TrialState.RUNNING,
+                deadline_ms=reply.deadline_ms,
+            ).to_trial(handle.spec.space)
+            for choice in choices
+            if choice.filled.number not in reply.lost
         ]
         if not trials:
             # Only a process stalled past the reservation time gets here; its slots were requeued.
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reservation) -> bool:
+    def _advance(self, handle: StudyHandle, reserved: Reserved) -> bool:
         """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
         True when the level changed (by this ask or, it turned out, a racing one).
 
@@ -214,18 +189,19 @@ class AskTell:
         space = handle.spec.space
 
         def top(k: int) -> list[Scored]:
-            trials = [decode_stored(row, space) for row in self.store.top(handle.keys, handle.spec.direction.value, k)]
+            best = self.store.top(handle.keys, handle.spec.direction.value, k)
+            trials = [stored.to_trial(space) for stored in best]
             return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is None:
             return False
-        region = {"by": handle.sampler.name, "note": move.note, "state": move.data}
-        if self.store.advance(handle.keys, reserved.state.version, json.dumps(move.data), json.dumps(region)):
+        region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)
+        if self.store.advance(handle.keys, reserved.state.version, region):
             ZOOMS.inc()
         return True
 
-    def _prepare(self, handle: StudyHandle, reserved: Reservation) -> list[Prepared]:
+    def _prepare(self, handle: StudyHandle, reserved: Reserved) -> list[Prepared]:
         """The draws the next asks will take if nothing intervenes, as far as the sampler's
         level cannot change on the way."""
         sampler, state = handle.sampler, reserved.state
@@ -235,55 +211,43 @@ class AskTell:
             number, index = reserved.next_number + ahead, reserved.next_draw + ahead
             if (size is not None and index >= size) or not sampler.settled(state, index):
                 break
-            drawn = _drawn(handle, Draw(number, index), state)
-            prepared.append(Prepared(state.version, number, index, drawn.fields(), config_fingerprint(drawn.packed)))
+            prepared.append(Prepared(state.version, number, index, _drawn(handle, Draw(number, index), state)))
         return prepared
 
-    def _fill(self, handle: StudyHandle, reserved: Reservation, slot: Slot, seen: set[str]) -> _Filled:
-        space = handle.spec.space
-        if slot.kind == "retry" and slot.payload:
+    def _fill(self, handle: StudyHandle, reserved: Reserved, slot: Slot, seen: set[str]) -> _Choice:
+        if slot.retried is not None:
             REOFFERED.inc()
-            original = json.loads(slot.payload)
-            packed = original["p"]
+            seen.add(json.dumps(slot.retried.packed))
+            return _Choice(slot, Filled(slot.number, slot.retried, fresh=False))
+        if slot.enqueued is not None:
+            packed = handle.spec.space.pack(slot.enqueued)
             seen.add(json.dumps(packed))
-            return _Filled(
-                slot.number,
-                packed,
-                original["o"],
-                original.get("l"),
-                attempt=original.get("a", 0) + 1,
-                retry_of=slot.ident,
-                retry_failed=bool(original.get("rf")),
-                fresh=False,
-            )
-        if slot.kind == "enqueued" and slot.payload:
-            packed = space.pack(json.loads(slot.payload))
-            seen.add(json.dumps(packed))
-            return _Filled(slot.number, packed, "enqueued", None, retry_failed=True, fresh=False)
-        return self._distinct(handle, reserved, slot.number, slot.ident, range(MAX_REDRAWS), seen)
+            enqueued = DrawRecord(packed, "enqueued", None, retry_failed=True)
+            return _Choice(slot, Filled(slot.number, enqueued, fresh=False))
+        return self._distinct(handle, reserved, slot, range(MAX_REDRAWS), seen)
 
     def _distinct(
-        self, handle: StudyHandle, reserved: Reservation, number: int, index: int, attempts: range, seen: set[str]
-    ) -> _Filled:
+        self, handle: StudyHandle, reserved: Reserved, slot: Slot, attempts: range, seen: set[str]
+    ) -> _Choice:
         """The first of these draw attempts whose params the batch does not hold yet (else the last)."""
         for attempt in attempts:
-            drawn = _drawn(handle, Draw(number, index, attempt), reserved.state)
+            drawn = _drawn(handle, Draw(slot.number, slot.ident, attempt), reserved.state)
             key = json.dumps(drawn.packed)
             if key not in seen:
                 break
         seen.add(key)
-        return drawn
+        return _Choice(slot, Filled(slot.number, drawn), attempt)
 
     def _redrawn(
-        self, handle: StudyHandle, reserved: Reservation, repeated: _Filled, seen: set[str], *, final: bool
-    ) -> _Filled:
+        self, handle: StudyHandle, reserved: Reserved, repeated: _Choice, seen: set[str], *, final: bool
+    ) -> _Choice:
         """Another draw for a trial whose params some trial already has; when `final`, the
         repeat stands, labelled as one."""
         if final:
-            return dataclasses.replace(repeated, source=REPEAT, fresh=False)
-        slot = next(s for s in reserved.slots if s.number == repeated.number)
+            draw = dataclasses.replace(repeated.filled.draw, source=REPEAT)
+            return dataclasses.replace(repeated, filled=Filled(repeated.slot.number, draw, fresh=False))
         first = repeated.draw_attempt + 1
-        return self._distinct(handle, reserved, slot.number, slot.ident, range(first, first + MAX_REDRAWS), seen)
+        return self._distinct(handle, reserved, repeated.slot, range(first, first + MAX_REDRAWS), seen)
 
     # -- tell --------------------------------------------------------------------------------
 
@@ -292,52 +256,41 @@ class AskTell:
             raise InvalidInput("state must be complete, failed or pruned", code="invalid_state")
         if outcome.state is TrialState.COMPLETE and outcome.value is None:
             raise InvalidInput("a complete trial needs a value", code="missing_value")
+        return self._tell(name, number, outcome, idempotency)
 
-        def run(handle: StudyHandle) -> Trial:
-            answer = f"{idempotency.fingerprint}|tell:{number}" if idempotency else ""
-            told = self.store.tell(
-                handle.keys,
-                number,
-                state=outcome.state.value,
-                value=outcome.value,
-                body=result_body(outcome),
-                direction=handle.spec.direction.value,
-                idempotency=idempotency.key if idempotency else None,
-                answer=answer,
+    @on_study
+    def _tell(self, handle: StudyHandle, number: int, outcome: Outcome, idempotency: Idempotency | None) -> Trial:
+        reply = self.store.tell(
+            handle.keys, number, outcome, direction=handle.spec.direction.value, idempotency=idempotency
+        )
+        if isinstance(reply, Replayed):
+            assert idempotency is not None
+            return self.load(handle, [int(check_replay(reply.replay, idempotency, "tell"))])[0]
+        trial = reply.trial.to_trial(handle.spec.space)
+        if isinstance(reply, Reoffered):
+            raise Conflict(
+                f"trial {number} expired and its configuration was handed to another trial; "
+                "this result was not recorded",
+                code="trial_expired",
             )
-            if isinstance(told, Replay):
-                assert idempotency is not None
-                return self.load(handle, [int(check_replay(told, idempotency, "tell"))])[0]
-            trial = decode_trial(number, told.record, handle.spec.space, note=told.note)
-            if told.status == "reoffered":
-                raise Conflict(
-                    f"trial {number} expired and its configuration was handed to another trial; "
-                    "this result was not recorded",
-                    code="trial_expired",
-                )
-            if told.status == "told" and not trial.outcome.same_as(outcome):
-                raise Conflict(
-                    f"trial {number} is already {trial.state.value}"
-                    + (f" with value {trial.value}" if trial.value is not None else "")
-                    + "; a trial is told once",
-                    code="trial_finished",
-                    details={"state": trial.state.value, "value": trial.value},
-                )
-            return trial
+        if isinstance(reply, AlreadyTold) and not trial.outcome.same_as(outcome):
+            raise Conflict(
+                f"trial {number} is already {trial.state.value}"
+                + (f" with value {trial.value}" if trial.value is not None else "")
+                + "; a trial is told once",
+                code="trial_finished",
+                details={"state": trial.state.value, "value": trial.value},
+            )
+        return trial
 
-        return self.studies.with_handle(name, run)
-
-    def heartbeat(self, name: str, number: int, lease_seconds: float | None = None) -> Trial:
-        def run(handle: StudyHandle) -> Trial:
-            lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
-            status, stored = self.store.heartbeat(handle.keys, number, lease_ms)
-            trial = decode_stored(stored, handle.spec.space)
-            if status == "finished":
-                code = "trial_expired" if trial.state is TrialState.EXPIRED else "trial_finished"
-                raise Conflict(f"trial {number} is {trial.state.value}; there is no lease to renew", code=code)
-            return trial
-
-        return self.studies.with_handle(name, run)
+    @on_study
+    def heartbeat(self, handle: StudyHandle, number: int, lease_seconds: float | None = None) -> Trial:
+        lease_ms = int((lease_seconds or handle.spec.lease_seconds) * 1000)
+        trial = self.store.heartbeat(handle.keys, number, lease_ms).to_trial(handle.spec.space)
+        if trial.state is not TrialState.RUNNING:
+            code = "trial_expired" if trial.state is TrialState.EXPIRED else "trial_finished"
+            raise Conflict(f"trial {number} is {trial.state.value}; there is no lease to renew", code=code)
+        return trial
 
     def load(self, handle: StudyHandle, numbers: list[int]) -> list[Trial]:
-        return [decode_stored(stored, handle.spec.space) for stored in self.store.records(handle.keys, numbers)]
+        return [stored.to_trial(handle.spec.space) for stored in self.store.records(handle.keys, numbers)]

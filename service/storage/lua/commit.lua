@@ -2,7 +2,8 @@
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] reserved  KEYS[4] leases  KEYS[5] enqueued
 -- KEYS[6] prepared  KEYS[7] configs  KEYS[8] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] lease ms  ARGV[3] answer to store under the idempotency key
--- ARGV[4] how many trials follow; then triples of trial number, config mark and ask JSON (the
+-- ARGV[4] seconds the answer is kept
+-- ARGV[5] how many trials follow; then triples of trial number, config mark and ask JSON (the
 -- mark is the params' fingerprint, after a '!' for a fresh draw, which must not repeat one);
 -- then pairs of prepared field and "<fingerprint> <draw fields>", which replace every draw
 -- prepared before.
@@ -10,9 +11,9 @@
 -- {'repeated', number, ...} when fresh draws repeat configurations handed out before: nothing
 -- is stored, the caller draws those again. {'gone'} when the study was deleted meanwhile.
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
-local last = 4 + 3 * tonumber(ARGV[4])
+local last = 5 + 3 * tonumber(ARGV[5])
 local repeated, batch = {'repeated'}, {}
-for i = 5, last, 3 do
+for i = 6, last, 3 do
   local mark = ARGV[i + 1]
   local fingerprint = string.gsub(mark, '^!', '')
   -- A fresh draw may repeat neither a stored configuration nor one earlier in this batch.
@@ -25,7 +26,7 @@ if #repeated > 1 then return repeated end
 local deadline = now_ms() + tonumber(ARGV[2])
 local out = {'ok', deadline}
 local stored = 0
-for i = 5, last, 3 do
+for i = 6, last, 3 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
@@ -50,7 +51,7 @@ if #ARGV > last then
 end
 if KEYS[8] then
   if #out == 2 then
-    redis.call('SET', KEYS[8], ARGV[3], 'EX', 86400)
+    redis.call('SET', KEYS[8], ARGV[3], 'EX', ARGV[4])
   else
     redis.call('DEL', KEYS[8])
   end
