@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.study import Study
-from .auth import current_token, requires
+from .auth import current_token
 from .context import services
+from .docs import STUDY_NAME_PARAMETER, operation
 from .idempotency import idempotent
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
 
@@ -45,7 +46,7 @@ def study_out(study: Study) -> dict[str, Any]:
 
 @blp.route("")
 class StudyCollection(MethodView):
-    @requires(Scope.READ)
+    @operation("listStudies", Scope.READ, errors=(422,))
     @blp.arguments(StudyListArgsSchema(), location="query")
     @blp.response(200, StudyListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +62,9 @@ class StudyCollection(MethodView):
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
 
-@blp.route("/<name>")
+@blp.route("/<name>", parameters=[STUDY_NAME_PARAMETER])
 class StudyItem(MethodView):
-    @requires(Scope.ADMIN)
+    @operation("createStudy", Scope.ADMIN, errors=(409, 413, 422), idempotency_key=True)
     @idempotent
     @blp.arguments(StudyBodySchema())
     @blp.response(200, StudySchema, description="The study existed with this same spec.")
@@ -73,13 +74,13 @@ class StudyItem(MethodView):
         study, created = services().studies.put(name, body)
         return study_out(study), 201 if created else 200
 
-    @requires(Scope.READ)
+    @operation("getStudy", Scope.READ, errors=(404, 422))
     @blp.response(200, StudySchema)
     def get(self, name: str) -> dict[str, Any]:
         """A study: its spec, trial counts by state and best trial."""
         return study_out(services().studies.get(name))
 
-    @requires(Scope.ADMIN)
+    @operation("deleteStudy", Scope.ADMIN, errors=(404, 409, 422), idempotency_key=True)
     @idempotent
     @blp.response(204)
     def delete(self, name: str) -> None:

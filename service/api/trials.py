@@ -14,12 +14,13 @@ from flask_smorest import Blueprint
 from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.trial import Outcome, Trial, TrialState
-from .auth import requires
 from .context import idempotency, services
+from .docs import STUDY_NAME_PARAMETER, operation
 from .fast_dump import compile_dumper
 from .idempotency import idempotent
 from .schemas import (
     AskBodySchema,
+    AskedSchema,
     HeartbeatBodySchema,
     TellBodySchema,
     Timestamp,
@@ -50,11 +51,11 @@ CSV_FIELDS = (
 )
 
 
-@blp.route("/trials/ask")
+@blp.route("/trials/ask", parameters=[STUDY_NAME_PARAMETER])
 class Ask(MethodView):
-    @requires(Scope.WRITE)
-    @blp.arguments(AskBodySchema())
-    @blp.response(200, TrialListSchema)
+    @operation("askTrials", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
+    @blp.arguments(AskBodySchema(), required=False)
+    @blp.response(200, AskedSchema)
     def post(self, body: dict[str, Any], name: str) -> Response:
         """Ask for `count` new trials (an Idempotency-Key makes a retried ask return the same ones)."""
         trials = services().ask_tell.ask(
@@ -68,9 +69,9 @@ class Ask(MethodView):
         return jsonify({"trials": [dump_trial(t) for t in trials]})
 
 
-@blp.route("/trials/<int:number>/tell")
+@blp.route("/trials/<int:number>/tell", parameters=[STUDY_NAME_PARAMETER])
 class Tell(MethodView):
-    @requires(Scope.WRITE)
+    @operation("tellTrial", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
     @blp.arguments(TellBodySchema())
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Response:
@@ -79,32 +80,23 @@ class Tell(MethodView):
         return jsonify(dump_trial(services().ask_tell.tell(name, number, outcome, idempotency=idempotency())))
 
 
-@blp.route("/trials/<int:number>/heartbeat")
+@blp.route("/trials/<int:number>/heartbeat", parameters=[STUDY_NAME_PARAMETER])
 class Heartbeat(MethodView):
-    @requires(Scope.WRITE)
+    @operation("heartbeatTrial", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
     @idempotent
-    @blp.arguments(HeartbeatBodySchema())
+    @blp.arguments(HeartbeatBodySchema(), required=False)
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Renew a running trial's lease."""
         return jsonify(dump_trial(services().ask_tell.heartbeat(name, number, body["lease_seconds"])))
 
 
-@blp.route("/trials")
+@blp.route("/trials", parameters=[STUDY_NAME_PARAMETER])
 class TrialCollection(MethodView):
-    @requires(Scope.READ)
+    @operation("listTrials", Scope.READ, errors=(404, 422))
     @blp.arguments(TrialListArgsSchema(), location="query")
     @blp.response(200, TrialListSchema, description="A page of trials; or CSV with format=csv.")
-    @blp.doc(
-        responses={
-            "200": {
-                "content": {
-                    "application/json": {"schema": TrialListSchema},
-                    "text/csv": {"schema": {"type": "string"}},
-                }
-            }
-        }
-    )
+    @blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args: dict[str, Any], name: str) -> Any:
         """List trials: filter by state, order by number or value, page with next_cursor."""
         states = frozenset(TrialState(s) for s in args["state"]) if args.get("state") else None
@@ -124,18 +116,18 @@ class TrialCollection(MethodView):
         return {"trials": page.trials, "next_cursor": page.next_cursor}
 
 
-@blp.route("/trials/<int:number>")
+@blp.route("/trials/<int:number>", parameters=[STUDY_NAME_PARAMETER])
 class TrialItem(MethodView):
-    @requires(Scope.READ)
+    @operation("getTrial", Scope.READ, errors=(404, 422))
     @blp.response(200, TrialSchema)
     def get(self, name: str, number: int) -> Trial:
         """One trial."""
         return services().trials.get(name, number)
 
 
-@blp.route("/best")
+@blp.route("/best", parameters=[STUDY_NAME_PARAMETER])
 class Best(MethodView):
-    @requires(Scope.READ)
+    @operation("getBestTrial", Scope.READ, errors=(404, 422))
     @blp.response(200, TrialSchema)
     def get(self, name: str) -> Trial:
         """The best complete trial (404 until one exists)."""
