@@ -36,7 +36,7 @@ blp = Blueprint(
 
 @blp.route("/trials/<int:number>/report", parameters=[STUDY_NAME_PARAMETER])
 class Report(MethodView):
-    @operation("reportTrial", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
+    @operation("reportTrial", Scope.WRITE, errors=(404, 409), body=True, idempotency_key=True)
     @idempotent
     @blp.arguments(ReportBodySchema())
     @blp.response(200, PruneSchema)
@@ -58,7 +58,7 @@ class Curves(MethodView):
 
 @blp.route("/enqueue", parameters=[STUDY_NAME_PARAMETER])
 class Enqueue(MethodView):
-    @operation("enqueueConfigurations", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
+    @operation("enqueueConfigurations", Scope.WRITE, errors=(404, 409), body=True, idempotency_key=True)
     @idempotent
     @blp.arguments(EnqueueBodySchema())
     @blp.response(200, EnqueuedListSchema)
@@ -88,7 +88,7 @@ class Resume(MethodView):
 
 @blp.route("/note", parameters=[STUDY_NAME_PARAMETER])
 class StudyNote(MethodView):
-    @operation("setStudyNote", Scope.WRITE, errors=(404, 413, 422))
+    @operation("setStudyNote", Scope.WRITE, errors=(404,), body=True)
     @blp.arguments(NoteBodySchema())
     @blp.response(200, StudySchema)
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -99,7 +99,7 @@ class StudyNote(MethodView):
 
 @blp.route("/trials/<int:number>/note", parameters=[STUDY_NAME_PARAMETER])
 class TrialNote(MethodView):
-    @operation("setTrialNote", Scope.WRITE, errors=(404, 413, 422))
+    @operation("setTrialNote", Scope.WRITE, errors=(404,), body=True)
     @blp.arguments(NoteBodySchema())
     @blp.response(200, TrialSchema)
     def put(self, body: dict[str, Any], name: str, number: int) -> Trial:

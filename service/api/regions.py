@@ -51,15 +51,9 @@ class LevelSchema(ma.Schema):
 
 class RegionEditSchema(Strict):
     param = fields.String(required=True)
-    low = fields.Raw(
-        load_default=None, metadata={"description": "New lower bound, in the param's units.", **NUMBER}
-    )
-    high = fields.Raw(
-        load_default=None, metadata={"description": "New upper bound, in the param's units.", **NUMBER}
-    )
-    value = ScalarChoice(
-        load_default=None, allow_none=True, metadata={"description": "Pin the param to this value."}
-    )
+    low = fields.Raw(load_default=None, metadata={"description": "New lower bound, in the param's units.", **NUMBER})
+    high = fields.Raw(load_default=None, metadata={"description": "New upper bound, in the param's units.", **NUMBER})
+    value = ScalarChoice(load_default=None, allow_none=True, metadata={"description": "Pin the param to this value."})
     choices = fields.List(
         ScalarChoice(), load_default=None, allow_none=True, metadata={"description": "Categorical: choices to keep."}
     )
@@ -92,7 +86,7 @@ class RegionCollection(MethodView):
             raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         return services().regions.page(name, args["cursor"], args["limit"])
 
-    @operation("editRegion", Scope.WRITE, errors=(404, 409, 413, 422))
+    @operation("editRegion", Scope.WRITE, errors=(404, 409), body=True)
     @blp.arguments(RegionEditSchema())
     @blp.response(200, LevelSchema)
     def post(self, body: dict[str, Any], name: str) -> Any:

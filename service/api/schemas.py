@@ -18,6 +18,8 @@ from ..config import Limits
 from ..domain.space import NumericParam, Scale
 from ..domain.study import STUDY_NAME
 from ..domain.trial import TrialState
+from ..pruners import PRUNERS
+from ..samplers import SAMPLERS
 from ..usecases.controls import MAX_NOTE
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -63,6 +65,27 @@ class FiniteFloat(fields.Float):
         if isinstance(value, str):
             raise self.make_error("invalid", input=value)
         return super()._validated(value)
+
+
+class JsonInteger(fields.Integer):
+    """An integer as JSON Schema reads one: 3 or 3.0, never 3.5, a string or a boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false; marshmallow would also take "yes", 1 and "on", which JSON Schema's boolean does not."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class ScalarChoice(fields.Raw):
@@ -157,7 +180,9 @@ class SamplerSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    name = fields.String(metadata={"description": "coarse_to_fine (default), random or grid; see the README."})
+    name = fields.String(
+        metadata={"description": "The sampler; coarse_to_fine by default. See the README.", "enum": list(SAMPLERS)}
+    )
 
 
 def options_dict(description: str) -> fields.Dict:
@@ -177,28 +202,24 @@ class PrunerSchema(ma.Schema):
 
     name = fields.String(
         metadata={
-            "description": "none (default); median: warmup_steps, min_trials; asha: min_resource, reduction_factor."
+            "description": "none (default); median: warmup_steps, min_trials; asha: min_resource, reduction_factor.",
+            "enum": list(PRUNERS),
         }
     )
 
 
 class StudyBodySchema(Strict):
     direction = fields.String(load_default="minimize", validate=validate.OneOf(["minimize", "maximize"]))
-    space = fields.List(
-        fields.Nested(ParamSchema), required=True, metadata={"minItems": 1, **bounded_by("max_params")}
-    )
+    space = fields.List(fields.Nested(ParamSchema), required=True, metadata={"minItems": 1, **bounded_by("max_params")})
     sampler = fields.Nested(SamplerSchema, load_default=dict)
-    seed = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=2**32 - 1)
-    )
+    seed = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**32 - 1))
     metadata = fields.Dict(
         keys=fields.String(),
         load_default=dict,
         metadata={"description": "Any JSON object, kept with the study (HONE_MAX_METADATA_BYTES at most)."},
     )
-    max_retries = fields.Integer(
+    max_retries = JsonInteger(
         load_default=2,
-        strict=True,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Times a failed grid point or an expired trial's configuration is offered again."},
     )
@@ -211,11 +232,9 @@ class StudyBodySchema(Strict):
 
 
 class AskBodySchema(Strict):
-    count = fields.Integer(
-        load_default=1, strict=True, validate=validate.Range(min=1), metadata=bounded_by("max_ask_count")
-    )
+    count = JsonInteger(load_default=1, validate=validate.Range(min=1), metadata=bounded_by("max_ask_count"))
     worker = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(WORKER_ID))
-    resume = fields.Boolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
+    resume = JsonBoolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
     lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
 
 
@@ -230,12 +249,14 @@ class HeartbeatBodySchema(Strict):
 
 
 class ReportBodySchema(Strict):
-    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    step = JsonInteger(required=True, validate=validate.Range(min=0, max=2**53))
     value = FiniteFloat(required=True)
 
 
 class PruneSchema(ma.Schema):
-    prune = fields.Boolean(required=True, metadata={"description": "True when the study's pruner says stop this trial now."})
+    prune = fields.Boolean(
+        required=True, metadata={"description": "True when the study's pruner says stop this trial now."}
+    )
 
 
 class CurveArgsSchema(Strict):
@@ -252,7 +273,13 @@ class CurveArgsSchema(Strict):
 
 
 # [step, value]: typed as two numbers, since generators do not read prefixItems (the step is an integer).
-CURVE_POINT = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[step, value]"}
+CURVE_POINT = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "[step, value]",
+}
 
 
 class CurveSchema(ma.Schema):

@@ -12,9 +12,34 @@ from ..domain.errors import InvalidInput
 from ..domain.study import Study
 from .auth import current_token
 from .context import services
-from .docs import STUDY_NAME_PARAMETER, operation
+from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .idempotency import idempotent
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
+
+STUDY_EXAMPLE = {
+    "direction": "minimize",
+    "space": [
+        {"name": "learning_rate", "type": "float", "low": 1e-5, "high": 1e-1, "scale": "log"},
+        {"name": "layers", "type": "int", "low": 1, "high": 8},
+        {"name": "optimizer", "type": "categorical", "choices": ["sgd", "adam"]},
+    ],
+}
+
+# What a client may do with a study once it is created: the links from createStudy.
+STUDY_OPERATIONS = (
+    "askTrials",
+    "getStudy",
+    "listTrials",
+    "getBestTrial",
+    "getCurves",
+    "enqueueConfigurations",
+    "pauseStudy",
+    "resumeStudy",
+    "setStudyNote",
+    "listRegions",
+    "editRegion",
+    "deleteStudy",
+)
 
 blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Register, read and delete studies.")
 
@@ -64,9 +89,16 @@ class StudyCollection(MethodView):
 
 @blp.route("/<name>", parameters=[STUDY_NAME_PARAMETER])
 class StudyItem(MethodView):
-    @operation("createStudy", Scope.ADMIN, errors=(409, 413, 422), idempotency_key=True)
+    @operation(
+        "createStudy",
+        Scope.ADMIN,
+        errors=(409,),
+        body=True,
+        idempotency_key=True,
+        links={status: {name: link(name, name=SAME_STUDY) for name in STUDY_OPERATIONS} for status in (200, 201)},
+    )
     @idempotent
-    @blp.arguments(StudyBodySchema())
+    @blp.arguments(StudyBodySchema(), example=STUDY_EXAMPLE)
     @blp.response(200, StudySchema, description="The study existed with this same spec.")
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:

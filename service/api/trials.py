@@ -15,7 +15,7 @@ from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.trial import Outcome, Trial, TrialState
 from .context import idempotency, services
-from .docs import STUDY_NAME_PARAMETER, operation
+from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .fast_dump import compile_dumper
 from .idempotency import idempotent
 from .schemas import (
@@ -53,8 +53,20 @@ CSV_FIELDS = (
 
 @blp.route("/trials/ask", parameters=[STUDY_NAME_PARAMETER])
 class Ask(MethodView):
-    @operation("askTrials", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
-    @blp.arguments(AskBodySchema(), required=False)
+    @operation(
+        "askTrials",
+        Scope.WRITE,
+        errors=(404, 409),
+        body=True,
+        idempotency_key=True,
+        links={
+            200: {
+                name: link(name, name=SAME_STUDY, number="$response.body#/trials/0/number")
+                for name in ("tellTrial", "heartbeatTrial", "getTrial", "reportTrial", "setTrialNote")
+            }
+        },
+    )
+    @blp.arguments(AskBodySchema(), required=False, example={"count": 1, "worker": "gpu-node-3"})
     @blp.response(200, AskedSchema)
     def post(self, body: dict[str, Any], name: str) -> Response:
         """Ask for `count` new trials (an Idempotency-Key makes a retried ask return the same ones)."""
@@ -71,8 +83,20 @@ class Ask(MethodView):
 
 @blp.route("/trials/<int:number>/tell", parameters=[STUDY_NAME_PARAMETER])
 class Tell(MethodView):
-    @operation("tellTrial", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
-    @blp.arguments(TellBodySchema())
+    @operation(
+        "tellTrial",
+        Scope.WRITE,
+        errors=(404, 409),
+        body=True,
+        idempotency_key=True,
+        links={
+            200: {
+                "getTrial": link("getTrial", name=SAME_STUDY, number="$request.path.number"),
+                "getBestTrial": link("getBestTrial", name=SAME_STUDY),
+            }
+        },
+    )
+    @blp.arguments(TellBodySchema(), example={"state": "complete", "value": 0.173})
     @blp.response(200, TrialSchema)
     def post(self, body: dict[str, Any], name: str, number: int) -> Response:
         """Tell a trial's outcome: complete with a value, failed with an error, or pruned."""
@@ -82,7 +106,7 @@ class Tell(MethodView):
 
 @blp.route("/trials/<int:number>/heartbeat", parameters=[STUDY_NAME_PARAMETER])
 class Heartbeat(MethodView):
-    @operation("heartbeatTrial", Scope.WRITE, errors=(404, 409, 413, 422), idempotency_key=True)
+    @operation("heartbeatTrial", Scope.WRITE, errors=(404, 409), body=True, idempotency_key=True)
     @idempotent
     @blp.arguments(HeartbeatBodySchema(), required=False)
     @blp.response(200, TrialSchema)
