@@ -33,6 +33,9 @@ LIVE_STUDY = "fuzz"
 CONFIG = """
 hooks = "tests.fuzz_hooks"
 
+[cache]
+enabled = false  # every run starts from nothing, and writes nothing into the checkout
+
 [checks.positive_data_acceptance]
 # The schemas state each field's shape; rules between fields live in the domain and answer 422
 # by design: low < high, a log scale needs low > 0, a condition names a categorical parent, a
