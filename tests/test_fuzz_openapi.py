@@ -41,7 +41,7 @@ enabled = false  # every run starts from nothing, and writes nothing into the ch
 # by design: low < high, a log scale needs low > 0, a condition names a categorical parent, a
 # sampler's options depend on its name, a complete tell needs a value, resume needs a worker,
 # order=value lists complete trials only, a cursor must be one the server gave. 414: a valid
-# `numbers` list of up to max_page_size trial numbers can exceed gunicorn's request line limit.
+# `numbers` list of up to max_page_size trial numbers can exceed gunicorn's limit_request_line.
 expected-statuses = ["2xx", "401", "403", "404", "409", "414", "422"]
 
 [checks.negative_data_rejection]

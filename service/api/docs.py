@@ -25,7 +25,7 @@ BODY_ERRORS = (400, 413, 422)  # not JSON; over the size limit; not the document
 
 # gunicorn answers this itself, before the app and so without the JSON error shape.
 REQUEST_LINE_TOO_LONG = {
-    "description": "The request line (method, path and query) is over gunicorn's 4094-byte limit.",
+    "description": "The request line (method, path and query) is over gunicorn's limit_request_line.",
     "schema": {"type": "string"},
     "content_type": "text/html",
 }
