@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
-from ..domain.errors import InvalidInput
 from .auth import current_token
 from .context import services
 from .docs import STUDY_NAME_PARAMETER, operation
@@ -81,9 +80,6 @@ class RegionCollection(MethodView):
     @blp.response(200, LevelListSchema)
     def get(self, args: dict[str, Any], name: str) -> Any:
         """Every level, oldest first: its region in param units, trial counts and best value."""
-        max_page = services().settings.limits.max_page_size
-        if args["limit"] > max_page:
-            raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         return services().regions.page(name, args["cursor"], args["limit"])
 
     @operation("editRegion", Scope.WRITE, errors=(404, 409), body=True)

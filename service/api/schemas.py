@@ -16,8 +16,8 @@ from marshmallow import fields, validate
 
 from ..config import Limits
 from ..domain.space import NumericParam, Scale
-from ..domain.study import STUDY_NAME
-from ..domain.trial import TrialState
+from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS
+from ..domain.trial import TRIAL_ORDERS, TrialState
 from ..pruners import PRUNERS
 from ..samplers import SAMPLERS
 from ..usecases.controls import MAX_NOTE
@@ -40,7 +40,7 @@ def limits_in_document(limits: Limits) -> Callable[..., dict[str, int]]:
     The server checks the same `Limits` object, so the document and the checks cannot drift.
     """
 
-    def hone_limit(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, int]:
+    def hone_limit(converter: Any, field: fields.Field[Any], **kwargs: Any) -> dict[str, int]:
         name = field.metadata.get("limit")
         if name is None:
             return {}
@@ -219,14 +219,14 @@ class StudyBodySchema(Strict):
         metadata={"description": "Any JSON object, kept with the study (HONE_MAX_METADATA_BYTES at most)."},
     )
     max_retries = JsonInteger(
-        load_default=2,
+        load_default=DEFAULT_MAX_RETRIES,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Times a failed grid point or an expired trial's configuration is offered again."},
     )
     pruner = fields.Nested(PrunerSchema, load_default=dict)
     lease_seconds = FiniteFloat(
-        load_default=1800,
-        validate=validate.Range(min=1, max=7 * 86400),
+        load_default=DEFAULT_LEASE_SECONDS,
+        validate=validate.Range(min=1, max=MAX_LEASE_SECONDS),
         metadata={"description": "How long an asked trial may run without a tell or heartbeat."},
     )
 
@@ -235,7 +235,9 @@ class AskBodySchema(Strict):
     count = JsonInteger(load_default=1, validate=validate.Range(min=1), metadata=bounded_by("max_ask_count"))
     worker = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(WORKER_ID))
     resume = JsonBoolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
-    lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
+    lease_seconds = FiniteFloat(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_LEASE_SECONDS)
+    )
 
 
 class TellBodySchema(Strict):
@@ -245,7 +247,9 @@ class TellBodySchema(Strict):
 
 
 class HeartbeatBodySchema(Strict):
-    lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
+    lease_seconds = FiniteFloat(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_LEASE_SECONDS)
+    )
 
 
 class ReportBodySchema(Strict):
@@ -326,7 +330,7 @@ class TrialListArgsSchema(Strict):
         fields.String(validate=validate.OneOf([s.value for s in TrialState])),
         metadata={"description": "Repeat or comma-separate to filter by several states."},
     )
-    order = fields.String(load_default="number", validate=validate.OneOf(["number", "-number", "value"]))
+    order = fields.String(load_default="number", validate=validate.OneOf(TRIAL_ORDERS))
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1), metadata=bounded_by("max_page_size"))
     format = fields.String(
@@ -408,7 +412,7 @@ class ParamOutSchema(ma.Schema):
 
 
 def param_out(param: Any) -> dict[str, Any]:
-    out = param.to_dict()
+    out: dict[str, Any] = param.to_dict()
     if isinstance(param, NumericParam):
         out["prior"] = param.prior_quantiles()
     return out
@@ -474,6 +478,3 @@ class ErrorSchema(ma.Schema):
 
 class HealthSchema(ma.Schema):
     status = fields.String(required=True)
-
-
-STUDY_NAME_PATTERN = STUDY_NAME.pattern
