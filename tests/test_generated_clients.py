@@ -77,11 +77,15 @@ def generated(document: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_a_generated_python_client_runs_a_study(server: Gunicorn, generated: Any) -> None:
+    with generated.AuthenticatedClient(base_url=server.url, token=SECRET) as client:  # closed: no idle keep-alive
+        run_a_study(client)
+
+
+def run_a_study(client: Any) -> None:
     from hone_generated.api.studies import create_study, get_study
     from hone_generated.api.trials import ask_trials, get_best_trial, list_trials, tell_trial
     from hone_generated.models import AskBody, StudyBody, TellBody, TellBodyState, Trial, TrialList, TrialState
 
-    client = generated.AuthenticatedClient(base_url=server.url, token=SECRET)
     space = [
         {"name": "lr", "type": "float", "low": 1e-4, "high": 1, "scale": "log"},
         {"name": "layers", "type": "int", "low": 1, "high": 4},
@@ -128,10 +132,12 @@ def test_a_generated_python_client_gets_the_error_shape(server: Gunicorn, genera
     from hone_generated.api.studies import get_study
     from hone_generated.models import Error
 
-    missing = get_study.sync_detailed("no-such-study", client=generated.AuthenticatedClient(server.url, token=SECRET))
+    with generated.AuthenticatedClient(server.url, token=SECRET) as client:
+        missing = get_study.sync_detailed("no-such-study", client=client)
     assert missing.status_code == 404
     assert isinstance(missing.parsed, Error) and missing.parsed.error.code == "study_not_found"
-    anonymous = get_study.sync_detailed("generated", client=generated.Client(server.url))
+    with generated.Client(server.url) as anonymous_client:
+        anonymous = get_study.sync_detailed("generated", client=anonymous_client)
     assert anonymous.status_code == 401 and anonymous.parsed.error.code == "unauthorized"
 
 
