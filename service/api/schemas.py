@@ -361,7 +361,11 @@ class TrialSchema(ma.Schema):
     asked_at = Timestamp(required=True)
     finished_at = Timestamp(required=True, allow_none=True)
     source = fields.String(
-        required=True, metadata={"description": "What chose the params: the sampler's name, enqueued."}
+        required=True,
+        metadata={
+            "description": "What chose the params: the sampler's name (a retry keeps its original's), enqueued, "
+            "or repeat (the region had no configuration left that no trial has)."
+        },
     )
     level = fields.Integer(
         required=True, allow_none=True, metadata={"description": "Sampler level (coarse-to-fine zoom level)."}
