@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
 from ..domain.errors import InvalidInput
 from .auth import current_token, requires
 from .context import services
+from .json_body import Blueprint
 from .schemas import Strict, Timestamp
 
 blp = Blueprint(

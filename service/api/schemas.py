@@ -13,6 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..domain.limits import MAX_STEP
 from ..domain.space import NumericParam, Scale
 from ..domain.study import STUDY_NAME
 from ..domain.trial import TrialState
@@ -175,7 +176,7 @@ class HeartbeatBodySchema(Strict):
 
 
 class ReportBodySchema(Strict):
-    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_STEP))
     value = FiniteFloat(required=True)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.errors import InvalidInput
@@ -13,6 +12,7 @@ from ..domain.study import Study
 from .auth import current_token, requires
 from .context import services
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
 
 blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Register, read and delete studies.")

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.errors import InvalidInput
@@ -18,6 +17,7 @@ from .auth import requires
 from .context import idempotency, services
 from .fast_dump import compile_dumper
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import (
     AskBodySchema,
     HeartbeatBodySchema,
