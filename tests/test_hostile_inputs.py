@@ -3,6 +3,7 @@ error shape, never a 500, and changes nothing stored."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -243,3 +244,39 @@ def test_a_value_cursor_given_back_pages_on(http: httpx.Client, study: dict[str,
     second = http.get("/v1/studies/s/trials", params={"order": "value", "limit": 2, "cursor": first["next_cursor"]})
     numbers = [t["number"] for t in first["trials"] + second.json()["trials"]]
     assert len(numbers) == len(set(numbers)) == 4
+
+
+ADMIN = "admin-secret-0123456789"
+VISION = "vision-secret-0123456789"
+TOKENS = [
+    {"name": "admin", "token": ADMIN, "scopes": ["admin"]},
+    {"name": "vision", "token": VISION, "scopes": ["read"], "prefixes": ["vision-", "vision-x-", "zz-"]},
+]
+
+
+@pytest.fixture(scope="module")
+def guarded(redis_url: str) -> Iterator[Gunicorn]:
+    with Gunicorn({"REDIS_URL": redis_url, "HONE_TOKENS": json.dumps(TOKENS)}, workers=1) as running:
+        yield running
+
+
+def test_a_listing_cursor_reveals_no_study_outside_the_callers_prefixes(guarded: Gunicorn, redis_client: Any) -> None:
+    names = ["other-a", "other-b", "vision-a", "other-c", "vision-b", "vision-x-1", "w", "zz-1", "zz"]
+    with httpx.Client(base_url=guarded.url, headers={"Authorization": f"Bearer {ADMIN}"}) as admin:
+        for name in names:
+            assert admin.put(f"/v1/studies/{name}", json={"space": SPACE}).status_code == 201
+    seen, cursors = [], []
+    with httpx.Client(base_url=guarded.url, headers={"Authorization": f"Bearer {VISION}"}) as vision:
+        for start in ("other-a", None):
+            cursor = start
+            while True:
+                params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+                page = vision.get("/v1/studies", params=params).json()
+                seen += [s["name"] for s in page["studies"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+                cursors.append(cursor)
+    visible = ["vision-a", "vision-b", "vision-x-1", "zz-1"]
+    assert seen == visible + visible
+    assert all(cursor in visible for cursor in cursors)

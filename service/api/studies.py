@@ -55,9 +55,8 @@ class StudyCollection(MethodView):
         if limit > max_page:
             raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         token = current_token()
-        studies, next_cursor = services().studies.list(
-            args["cursor"], limit, visible=lambda name: services().access.visible(token, name)
-        )
+        prefixes = token.prefixes if token is not None else ()
+        studies, next_cursor = services().studies.list(args["cursor"], limit, prefixes)
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
 

@@ -168,11 +168,13 @@ class Store:
             fields=fields,
         )
 
-    def study_names(self, after: str | None, limit: int) -> list[str]:
-        """Names in lexical order, after the given one."""
+    def study_names(self, after: str | None, limit: int, prefix: str = "") -> list[str]:
+        """Names in lexical order, after the given one, that start with prefix."""
+        low = f"({after}" if after and after >= prefix else f"[{prefix}" if prefix else "-"
+        # Names are ASCII below DEL, so every name that starts with prefix sorts below prefix + DEL.
+        high = f"({prefix}\x7f" if prefix else "+"
         with self._guard():
-            low = f"({after}" if after else "-"
-            return list(self.client.zrangebylex(STUDY_INDEX, low, "+", start=0, num=limit))
+            return list(self.client.zrangebylex(STUDY_INDEX, low, high, start=0, num=limit))
 
     def forget_study_name(self, name: str) -> None:
         with self._guard():

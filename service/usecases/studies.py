@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,15 @@ def _points(header: StudyHeader) -> dict[str, int] | None:
     if limit is None:
         return None
     return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+
+
+def _disjoint(prefixes: Sequence[str]) -> list[str]:
+    """The prefixes in order, less those an earlier one covers: their name ranges follow each other."""
+    kept: list[str] = []
+    for prefix in sorted(set(prefixes)):
+        if not kept or not prefix.startswith(kept[-1]):
+            kept.append(prefix)
+    return kept
 
 
 class Studies:
@@ -153,15 +162,16 @@ class Studies:
 
         return self.with_handle(name, read)
 
-    def list(
-        self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
-    ) -> tuple[list[Study], str | None]:
-        """A page of studies in name order; names that are not `visible` are skipped."""
+    def list(self, after: str | None, limit: int, prefixes: Sequence[str] = ()) -> tuple[list[Study], str | None]:
+        """A page of studies in name order; given prefixes, only names that start with one of them.
+        Only those names are read, so neither the page nor its cursor tells of any other study."""
+        names: list[str] = []
+        for prefix in _disjoint(prefixes) or ("",):
+            names += self.store.study_names(after, limit + 1 - len(names), prefix)
+            if len(names) > limit:
+                break
         studies = []
-        names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
-            if not visible(name):
-                continue
             try:
                 studies.append(self.get(name))
             except NotFound:
