@@ -3,6 +3,8 @@ error shape, never a 500, and changes nothing stored."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -280,3 +282,29 @@ def test_a_listing_cursor_reveals_no_study_outside_the_callers_prefixes(guarded:
     visible = ["vision-a", "vision-b", "vision-x-1", "zz-1"]
     assert seen == visible + visible
     assert all(cursor in visible for cursor in cursors)
+
+
+FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_csv_neutralises_text_that_a_spreadsheet_would_run(http: httpx.Client) -> None:
+    space = [
+        {"name": "-x", "type": "float", "low": -1, "high": 0},
+        {"name": "c", "type": "categorical", "choices": [*FORMULAS, "plain", -0.5]},
+    ]
+    assert http.put("/v1/studies/f", json={"space": space}).status_code == 201
+    configurations = [{"-x": -0.25, "c": choice} for choice in [*FORMULAS, -0.5]]
+    assert http.post("/v1/studies/f/enqueue", json={"configurations": configurations}).is_success
+    asked = http.post("/v1/studies/f/trials/ask", json={"count": 7, "worker": "=w"}).json()["trials"]
+    for i, trial in enumerate(asked):
+        number = trial["number"]
+        assert http.put(f"/v1/studies/f/trials/{number}/note", json={"note": FORMULAS[i % 6]}).is_success
+        tell = {"state": "failed", "error": "@err"} if i == 0 else {"state": "complete", "value": -0.5}
+        assert http.post(f"/v1/studies/f/trials/{number}/tell", json=tell).is_success
+    rows = list(csv.DictReader(io.StringIO(http.get("/v1/studies/f/trials", params={"format": "csv"}).text)))
+    assert "'-x" in rows[0] and "-x" not in rows[0]
+    assert [row["c"] for row in rows] == [*(f"'{f}" for f in FORMULAS), "-0.5"]
+    assert [row["note"] for row in rows] == [f"'{f}" for f in FORMULAS] + ["'=1+1"]
+    assert {row["worker"] for row in rows} == {"'=w"}
+    assert rows[0]["error"] == "'@err" and rows[0]["value"] == ""
+    assert {row["value"] for row in rows[1:]} == {"-0.5"} and {row["'-x"] for row in rows} == {"-0.25"}

@@ -49,6 +49,10 @@ CSV_FIELDS = (
     "note",
 )
 
+# A spreadsheet reads a cell that starts with one of these as a formula (or, for tab and CR, may
+# drop them and then read one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 @blp.route("/trials/ask")
 class Ask(MethodView):
@@ -142,16 +146,26 @@ class Best(MethodView):
         return services().trials.best(name)
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading single quote
+    (OWASP's advice on CSV injection); numbers stay numbers, so -0.5 is still -0.5."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(trials: Iterator[Trial], param_names: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     stamp = Timestamp()._serialize
-    writer.writerow([*CSV_FIELDS, *param_names])
+    writer.writerow([_cell(name) for name in (*CSV_FIELDS, *param_names)])
     for trial in trials:
         row = [getattr(trial, f) for f in CSV_FIELDS]
         row[1] = trial.state.value
         row[4], row[5] = stamp(trial.asked_at, None, None), stamp(trial.finished_at, None, None)
-        writer.writerow([*("" if v is None else v for v in row), *(trial.params.get(p, "") for p in param_names)])
+        writer.writerow([_cell(v) for v in (*row, *(trial.params.get(p) for p in param_names))])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
