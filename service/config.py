@@ -24,6 +24,7 @@ class Limits:
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
     max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
     max_enqueue_count: int = 1000  # configurations queued by hand in one request
+    max_metric_studies: int = 500  # studies labelled in /metrics: a bounded series count for Prometheus
 
 
 @dataclass(frozen=True)

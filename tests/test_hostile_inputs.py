@@ -15,6 +15,7 @@ import pytest
 from service.domain.limits import MAX_EXACT_INT, MAX_JSON_DEPTH, MAX_STEP
 
 from .servers import Gunicorn
+from .test_metrics import samples
 
 MAX_REQUEST_BYTES = 64 << 10
 SPACE = [
@@ -308,3 +309,33 @@ def test_csv_neutralises_text_that_a_spreadsheet_would_run(http: httpx.Client) -
     assert {row["worker"] for row in rows} == {"'=w"}
     assert rows[0]["error"] == "'@err" and rows[0]["value"] == ""
     assert {row["value"] for row in rows[1:]} == {"-0.5"} and {row["'-x"] for row in rows} == {"-0.25"}
+
+
+def test_metrics_cover_every_study_and_label_a_bounded_set(redis_url: str, redis_client: Any) -> None:
+    env = {"REDIS_URL": redis_url, "HONE_MAX_METRIC_STUDIES": "3", "HONE_TOKENS": json.dumps(TOKENS)}
+    running = {"a": 0, "b": 4, "vision-c": 1, "d": 2, "vision-e": 3, "f": 0}
+    with Gunicorn(env, workers=1) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        for name, count in running.items():
+            assert http.put(f"/v1/studies/{name}", json={"space": SPACE}, headers=admin).status_code == 201
+            if count:
+                assert http.post(f"/v1/studies/{name}/trials/ask", json={"count": count}, headers=admin).is_success
+        (done,) = http.post("/v1/studies/a/trials/ask", json={}, headers=admin).json()["trials"]
+        http.post(f"/v1/studies/a/trials/{done['number']}/tell", json={"state": "complete", "value": 1}, headers=admin)
+        every = http.get("/metrics", headers=admin).text
+        vision = http.get("/metrics", headers={"Authorization": f"Bearer {VISION}"}).text
+
+    def labelled(text: str) -> dict[str, float]:
+        return {
+            dict(labels)["study"]: v
+            for (name, labels), v in samples(text).items()
+            if name == "hone_study_trials" and dict(labels)["state"] == "running"
+        }
+
+    assert labelled(every) == {"b": 4, "vision-e": 3, "d": 2}
+    assert samples(every)[("hone_trials", (("state", "running"),))] == sum(running.values())
+    assert samples(every)[("hone_trials", (("state", "complete"),))] == 1
+    assert samples(every)[("hone_studies", ())] == len(running)
+    assert labelled(vision) == {"vision-e": 3, "vision-c": 1}
+    assert samples(vision)[("hone_trials", (("state", "running"),))] == 4
+    assert samples(vision)[("hone_studies", ())] == 2

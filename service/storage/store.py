@@ -176,6 +176,19 @@ class Store:
         with self._guard():
             return list(self.client.zrangebylex(STUDY_INDEX, low, high, start=0, num=limit))
 
+    def trial_counts(self, names: Sequence[str], states: Sequence[str]) -> list[dict[str, int] | None]:
+        """Each named study's trial counts by state, in one round trip; None for a study that is gone."""
+        fields = ["uid", *(f"n_{state}" for state in states)]
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hmget(study_key(name), fields)
+            replies = pipe.execute()
+        return [
+            None if reply[0] is None else {state: int(n or 0) for state, n in zip(states, reply[1:], strict=True)}
+            for reply in replies
+        ]
+
     def forget_study_name(self, name: str) -> None:
         with self._guard():
             self.client.zrem(STUDY_INDEX, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..storage.records import decode_stored
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
+COUNTS_CHUNK = 1000  # studies whose counts are read per round trip
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,18 @@ class Studies:
                     self.store.forget_study_name(name)
         next_cursor = names[limit - 1] if len(names) > limit else None
         return studies, next_cursor
+
+    def trial_counts(self, prefixes: Sequence[str] = ()) -> Iterator[tuple[str, dict[str, int]]]:
+        """Every study under the prefixes (all, given none) with its trial counts by state, as stored:
+        a lease that ran out is counted once a request on its study notices it."""
+        states = [state.value for state in TrialState]
+        for prefix in _disjoint(prefixes) or ("",):
+            after = None
+            while names := self.store.study_names(after, COUNTS_CHUNK, prefix):
+                for name, counts in zip(names, self.store.trial_counts(names, states), strict=True):
+                    if counts is not None:
+                        yield name, counts
+                after = names[-1]
 
     def delete(self, name: str) -> None:
         handle = self.refresh(name)
