@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -339,3 +340,36 @@ def test_metrics_cover_every_study_and_label_a_bounded_set(redis_url: str, redis
     assert labelled(vision) == {"vision-e": 3, "vision-c": 1}
     assert samples(vision)[("hone_trials", (("state", "running"),))] == 4
     assert samples(vision)[("hone_studies", ())] == 2
+
+
+def open_sockets(server: Gunicorn, count: int, send: bytes) -> list[socket.socket]:
+    sockets = []
+    for _ in range(count):
+        # On loopback the kernel completes the connection at once: the listen backlog holds it.
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=40)
+        sock.sendall(send)
+        sockets.append(sock)
+    return sockets
+
+
+def served_within(url: str, deadline: float) -> bool:
+    """A new client's request is answered before the deadline (seconds; generous, not a timing)."""
+    try:
+        return httpx.get(f"{url}/healthz", timeout=deadline).status_code == 200
+    except httpx.TimeoutException:
+        return False
+
+
+@pytest.mark.parametrize(
+    "send", [b"", b"GET /healthz HTTP/1.1\r\nHost: hone\r\n\r\n"], ids=["send-nothing", "one-request-then-quiet"]
+)
+def test_quiet_sockets_do_not_starve_new_clients(redis_url: str, send: bytes) -> None:
+    # More quiet sockets than the worker has connection slots (the default 1000), as in the report;
+    # a short header timeout so the test need not wait the default 10 s.
+    with Gunicorn({"REDIS_URL": redis_url, "HONE_HEADER_TIMEOUT": "1"}, workers=1) as server:
+        quiet = open_sockets(server, 1100, send)
+        try:
+            assert served_within(server.url, 40)
+        finally:
+            for sock in quiet:
+                sock.close()
