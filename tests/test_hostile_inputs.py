@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -373,3 +374,12 @@ def test_quiet_sockets_do_not_starve_new_clients(redis_url: str, send: bytes) ->
         finally:
             for sock in quiet:
                 sock.close()
+
+
+def test_the_openapi_document_names_the_errors_of_reading_a_body(http: httpx.Client) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+    for method, path, _ in OPERATIONS:
+        template = re.sub(r"^/v1/studies/[st]\b", "/v1/studies/{name}", path).replace("{running}", "{number}")
+        responses = paths[template][method.lower()]["responses"]
+        assert {"400", "413", "415"} <= set(responses), (method, template)
+        assert responses["415"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

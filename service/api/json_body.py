@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -23,6 +24,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from ..domain.limits import MAX_EXACT_INT, MAX_JSON_DEPTH
+from .schemas import ErrorSchema
 
 # Longest integer literal that can be within MAX_EXACT_INT: a sign and its digits. Checked before
 # int() runs, so a 5,000-digit literal costs nothing.
@@ -129,7 +131,27 @@ class _Parser(FlaskParser):
         return request_json(req)
 
 
+BODY_ERRORS = {
+    400: "The body is not UTF-8 JSON (invalid_json).",
+    413: "The body is over the size limit (body_too_large).",
+    415: "The body is not sent as application/json (unsupported_media_type).",
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint whose `arguments` read JSON bodies through `request_json`."""
+    """flask-smorest's Blueprint whose `arguments` read JSON bodies through `request_json`, and
+    document the errors that reading can answer."""
 
     ARGUMENTS_PARSER = _Parser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[Any], Any]:
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorate(view: Any) -> Any:
+            for status, description in BODY_ERRORS.items():
+                view = self.alt_response(status, schema=ErrorSchema, description=description)(view)
+            return parse(view)
+
+        return decorate
