@@ -20,8 +20,8 @@ TIMED = {"trials.Ask": metrics.ASK_SECONDS, "trials.Tell": metrics.TELL_SECONDS}
 @blp.get("/metrics")
 @requires(Scope.READ)
 def scrape() -> Response:
-    hone, token = services(), current_token()
-    prefixes = token.prefixes if token is not None else ()
+    hone = services()
+    prefixes = hone.access.prefixes(current_token())
     text = metrics.render(lambda: hone.studies.trial_counts(prefixes), hone.settings.limits.max_metric_studies)
     return Response(text, mimetype=CONTENT_TYPE_LATEST)
 

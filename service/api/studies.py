@@ -54,8 +54,7 @@ class StudyCollection(MethodView):
         max_page = services().settings.limits.max_page_size
         if limit > max_page:
             raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
-        token = current_token()
-        prefixes = token.prefixes if token is not None else ()
+        prefixes = services().access.prefixes(current_token())
         studies, next_cursor = services().studies.list(args["cursor"], limit, prefixes)
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
