@@ -145,7 +145,7 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = _Parser()
 
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[Any], Any]:
-        parse = super().arguments(schema, location=location, **kwargs)
+        parse: Callable[[Any], Any] = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return parse
 
