@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.study import Study
@@ -13,6 +12,7 @@ from ..domain.trial import Trial
 from .context import services
 from .docs import STUDY_NAME_PARAMETER, operation
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import (
     CurveArgsSchema,
     CurveListSchema,

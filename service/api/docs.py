@@ -21,7 +21,7 @@ from .context import MAX_IDEMPOTENCY_KEY
 # Statuses every operation behind a token can answer, whatever it does.
 TOKEN_ERRORS = (401, 403)  # only when the deployment has tokens; the document states both modes
 STORAGE_ERRORS = (503,)  # Redis unreachable or failing over
-BODY_ERRORS = (400, 413, 422)  # not JSON; over the size limit; not the documented shape
+BODY_ERRORS = (400, 413, 415, 422)  # not JSON; over the size limit; not sent as JSON; not the documented shape
 
 # gunicorn answers this itself, before the app and so without the JSON error shape.
 REQUEST_LINE_TOO_LONG = {

@@ -87,7 +87,7 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
         if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in ("json", "query"):
             messages = next(iter(messages.values()))
         return error_response(status, "invalid_input", _message_from_validation(messages), messages)
-    code = HTTP_CODES.get(status, "http_error")
+    code = data.get("code") or HTTP_CODES.get(status, "http_error")
     message = data.get("message") or error.description or error.name
     if status == 413:
         message = "the request body is over the size limit"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .context import services
 from .docs import operation
+from .json_body import Blueprint
 from .schemas import HealthSchema
 
 blp = Blueprint("health", __name__, description="Probes for orchestrators and load balancers.")

@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
 from .auth import current_token
 from .context import services
 from .docs import STUDY_NAME_PARAMETER, operation
+from .json_body import Blueprint
 from .schemas import NUMBER, SCALAR, ScalarChoice, Strict, Timestamp, bounded_by
 
 blp = Blueprint(

@@ -15,6 +15,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..config import Limits
+from ..domain.limits import MAX_STEP
 from ..domain.space import NumericParam, Scale
 from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS
 from ..domain.trial import TRIAL_ORDERS, TrialState
@@ -253,7 +254,7 @@ class HeartbeatBodySchema(Strict):
 
 
 class ReportBodySchema(Strict):
-    step = JsonInteger(required=True, validate=validate.Range(min=0, max=2**53))
+    step = JsonInteger(required=True, validate=validate.Range(min=0, max=MAX_STEP))
     value = FiniteFloat(required=True)
 
 

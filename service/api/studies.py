@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.study import Study
@@ -13,6 +12,7 @@ from .auth import current_token
 from .context import services
 from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
 
 STUDY_EXAMPLE = {
@@ -75,10 +75,8 @@ class StudyCollection(MethodView):
     @blp.response(200, StudyListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List studies by name, with counts and best trial."""
-        token = current_token()
-        studies, next_cursor = services().studies.list(
-            args["cursor"], args["limit"], visible=lambda name: services().access.visible(token, name)
-        )
+        prefixes = services().access.prefixes(current_token())
+        studies, next_cursor = services().studies.list(args["cursor"], args["limit"], prefixes)
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.trial import Outcome, Trial, TrialState
@@ -17,6 +16,7 @@ from .context import idempotency, services
 from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .fast_dump import compile_dumper
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import (
     AskBodySchema,
     AskedSchema,
@@ -48,6 +48,10 @@ CSV_FIELDS = (
     "error",
     "note",
 )
+
+# A spreadsheet reads a cell that starts with one of these as a formula (or, for tab and CR, may
+# drop them and then read one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @blp.route("/trials/ask", parameters=[STUDY_NAME_PARAMETER])
@@ -154,16 +158,26 @@ class Best(MethodView):
         return services().trials.best(name)
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading single quote
+    (OWASP's advice on CSV injection); numbers stay numbers, so -0.5 is still -0.5."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(trials: Iterator[Trial], param_names: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     stamp = Timestamp()._serialize
-    writer.writerow([*CSV_FIELDS, *param_names])
+    writer.writerow([_cell(name) for name in (*CSV_FIELDS, *param_names)])
     for trial in trials:
         row = [getattr(trial, f) for f in CSV_FIELDS]
         row[1] = trial.state.value
         row[4], row[5] = stamp(trial.asked_at, None, None), stamp(trial.finished_at, None, None)
-        writer.writerow([*("" if v is None else v for v in row), *(trial.params.get(p, "") for p in param_names)])
+        writer.writerow([_cell(v) for v in (*row, *(trial.params.get(p) for p in param_names))])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
