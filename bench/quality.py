@@ -183,7 +183,7 @@ def run_optuna(task: Task, method: str, k: int, budget: int, seed: int) -> dict[
 def select_tasks(names: str) -> list[Task]:
     groups = {"synthetic": SYNTHETIC, "real": [t for t in TASKS if t.real], "all": TASKS}
     by_name = {t.name: t for t in TASKS}
-    return [t for name in names.split(",") for t in groups.get(name, [by_name[name]])]
+    return [t for name in names.split(",") for t in (groups[name] if name in groups else [by_name[name]])]
 
 
 def run(args: argparse.Namespace) -> None:
