@@ -118,8 +118,15 @@ class Hone:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         payload = json.dumps(body) if body is not None else None
-        self.http.request(method, path, payload, {"Content-Type": "application/json"})
-        response = self.http.getresponse()
+        try:
+            self.http.request(method, path, payload, {"Content-Type": "application/json"})
+            response = self.http.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # gunicorn closes a keep-alive connection idle past its timeout (a slow model trained
+            # meanwhile); the request never reached a worker, so sending it again is safe.
+            self.http.close()
+            self.http.request(method, path, payload, {"Content-Type": "application/json"})
+            response = self.http.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if raw else None
 
