@@ -149,8 +149,8 @@ class AskTell:
 
         def top(k: int) -> list[Scored]:
             best = self.store.top(handle.keys, handle.spec.direction.value, k)
-            trials = [stored.to_trial(space) for stored in best]
-            return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
+            # Only the unit point and the value: no Trial is built for the k trials a zoom reads.
+            return [Scored(space.encode(space.unpack(s.draw.packed)), s.value) for s in best if s.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is None:
