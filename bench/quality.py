@@ -267,8 +267,24 @@ def _ranks(medians: dict[str, float]) -> dict[str, float]:
     return {m: float(np.mean([i + 1 for i, o in enumerate(order) if medians[o] == medians[m]])) for m in medians}
 
 
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One run per task, method, k and seed (per budget for a grid): the longest, when a cell was
+    run twice in pieces (a shorter rerun after an interrupted longer one)."""
+    kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["task"], row["method"], row["k"], row["seed"], row["budget"] if row["method"] == "grid" else 0)
+        if key not in kept or len(row["values"]) > len(kept[key]["values"]):
+            kept[key] = row
+    return list(kept.values())
+
+
+def _average_ranks(per_task: list[dict[str, float]]) -> dict[str, float]:
+    methods = {m for ranks in per_task for m in ranks}
+    return {m: float(np.mean([ranks[m] for ranks in per_task if m in ranks])) for m in methods}
+
+
 def report(paths: list[Path]) -> None:
-    rows = [row for path in paths for row in json.loads(path.read_text())]
+    rows = _unique([row for path in paths for row in json.loads(path.read_text())])
     by_name = {t.name: t for t in TASKS}
     task_names = [t.name for t in TASKS if any(r["task"] == t.name for r in rows)]
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
@@ -299,8 +315,8 @@ def report(paths: list[Path]) -> None:
     summary = [
         "## Summary: coarse_to_fine against TPE and CMA-ES",
         "",
-        "| k | budget | tasks | c2f rank | tpe rank | cmaes rank | c2f better than tpe | c2f better than cmaes |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| k | budget | tasks | n | c2f rank | tpe rank | cmaes rank | c2f better than tpe | c2f better than cmaes |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for k in settings:
         lines += [f"## k = {k} in flight", ""]
@@ -316,8 +332,8 @@ def report(paths: list[Path]) -> None:
                 continue
             lines += [f"### Budget {budget}", "", "| task | " + " | ".join(methods) + " |",
                       "|---" * (len(methods) + 1) + "|"]  # fmt: skip
-            ranks: dict[str, list[float]] = {m: [] for m in methods}
-            versus = {"tpe": [0, 0], "cmaes": [0, 0]}
+            # Per task: its group, its ranks, and whether coarse_to_fine's median beat each rival's.
+            judged: list[tuple[str, dict[str, float], dict[str, bool]]] = []
             for name, cell in cells.items():
                 finals = {m: [min(r["values"][:budget]) - optimum[name] for r in runs] for m, runs in cell.items()}
                 medians = {m: float(np.median(v)) for m, v in finals.items()}
@@ -331,22 +347,26 @@ def report(paths: list[Path]) -> None:
                     text = f"{medians[method]:.3g} [{q1:.3g}-{q3:.3g}] (n={len(finals[method])})"
                     row.append(f"**{text}**" if medians[method] == best else text)
                 lines.append(f"| {name} | " + " | ".join(row) + " |")
-                for method, rank in _ranks(medians).items():
-                    ranks[method].append(rank)
-                for rival, tally in versus.items():
-                    if rival in medians:
-                        tally[0] += medians["coarse_to_fine"] < medians[rival]
-                        tally[1] += 1
-            average = {m: float(np.mean(v)) for m, v in ranks.items() if v}
+                wins = {r: medians["coarse_to_fine"] < medians[r] for r in ("tpe", "cmaes") if r in medians}
+                judged.append(("real" if by_name[name].real else "synthetic", _ranks(medians), wins))
+            average = _average_ranks([ranks for _, ranks, _ in judged])
             ranked = sorted(average, key=average.__getitem__)
             lines += ["", "Average rank: " + ", ".join(f"{m} {average[m]:.2f}" for m in ranked), ""]
-            summary.append(
-                f"| {k} | {budget} | {len(cells)} | "
-                + " | ".join(f"{average[m]:.2f}" if m in average else "-" for m in ("coarse_to_fine", "tpe", "cmaes"))
-                + " | "
-                + " | ".join(f"{w} of {n}" if n else "-" for w, n in versus.values())
-                + " |"
-            )
+            for group in ("all", "synthetic", "real"):
+                chosen = [(ranks, wins) for g, ranks, wins in judged if group in ("all", g)]
+                if not chosen or (group != "all" and len(chosen) == len(judged)):
+                    continue
+                average = _average_ranks([ranks for ranks, _ in chosen])
+                tallies = [[w[r] for _, w in chosen if r in w] for r in ("tpe", "cmaes")]
+                summary.append(
+                    f"| {k} | {budget} | {group} | {len(chosen)} | "
+                    + " | ".join(
+                        f"{average[m]:.2f}" if m in average else "-" for m in ("coarse_to_fine", "tpe", "cmaes")
+                    )
+                    + " | "
+                    + " | ".join(f"{sum(t)} of {len(t)}" if t else "-" for t in tallies)
+                    + " |"
+                )
         lines += _ask_times(rows, k, methods)
         _plot(rows, k, task_names, methods, optimum, today)
         lines += [f"![best-so-far curves, k = {k}](quality-{today}-k{k}.png)", ""]
@@ -396,7 +416,9 @@ def _plot(
                 continue
             length = min(len(r["values"]) for r in pick)
             curves = np.array([np.minimum.accumulate(r["values"][:length]) for r in pick]) - optimum[name]
-            ax.plot(np.arange(1, length + 1), np.median(curves, axis=0), label=method)
+            # A colour per method, so a method missing on one task does not shift the others'.
+            colour = f"C{METHODS.index(method)}"
+            ax.plot(np.arange(1, length + 1), np.median(curves, axis=0), label=method, color=colour)
         ax.set_title(name)
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_xscale("log")
@@ -404,7 +426,8 @@ def _plot(
         ax.set_ylabel("median regret")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
+    handles = [matplotlib.lines.Line2D([], [], color=f"C{METHODS.index(m)}", label=m) for m in methods]
+    axes.flat[0].legend(handles=handles, fontsize=8)
     fig.suptitle(f"Best-so-far median regret, k = {k} in flight ({today})")
     fig.tight_layout()
     fig.savefig(RESULTS / f"quality-{today}-k{k}.png", dpi=80)
