@@ -13,7 +13,9 @@ from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy, Stora
 from ..domain.stored import (
     AlreadyTold,
     AskReply,
-    DrawRecord,
+    CommitReply,
+    Committed,
+    Filled,
     Finished,
     Handed,
     Idempotency,
@@ -22,6 +24,7 @@ from ..domain.stored import (
     Recorded,
     RegionRecord,
     Reoffered,
+    Repeated,
     Replay,
     Replayed,
     ReportPlan,
@@ -41,13 +44,14 @@ from ..metrics import REDIS_ERRORS, observe_expired
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
 from .records import (
     ask_record,
+    config_mark,
     decode_json,
     decode_region,
     decode_retried,
     decode_trial,
-    draw_members,
     encode_json,
     encode_spec,
+    prepared_draw,
     region_members,
     result_members,
 )
@@ -227,6 +231,7 @@ class Store:
             keys.enqueued,
             keys.levels,
             keys.prepared,
+            keys.configs,
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -297,29 +302,45 @@ class Store:
     def commit(
         self,
         keys: StudyKeys,
-        asked: Sequence[tuple[int, DrawRecord]],
+        asked: Sequence[Filled],
         *,
         worker: str | None,
         asked_ms: int,
         lease_ms: int,
         idempotency: Idempotency | None,
         prepared: Sequence[Prepared] = (),
-    ) -> tuple[int, set[int]]:
-        """Store asked trials and replace the prepared draws (when given); returns (lease
-        deadline ms, numbers whose reservation was lost)."""
-        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
-        script_keys += _held(keys, idempotency)
-        answer = _answer(idempotency, "ask", ",".join(str(number) for number, _ in asked))
+    ) -> CommitReply:
+        """Store asked trials and replace the prepared draws (when given): `Committed`, or,
+        storing nothing, `Repeated` with the fresh draws whose configuration some trial has."""
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.reserved,
+            keys.leases,
+            keys.enqueued,
+            keys.prepared,
+            keys.configs,
+            *_held(keys, idempotency),
+        ]
+        answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
         args: list[Any] = [keys.uid, lease_ms, answer, IDEMPOTENCY_TTL_S, len(asked)]
-        for number, draw in asked:
-            args.extend((number, ask_record(draw, worker=worker, asked_ms=asked_ms)))
+        for filled in asked:
+            args.extend(
+                (
+                    filled.number,
+                    config_mark(filled.draw, fresh=filled.fresh),
+                    ask_record(filled.draw, worker=worker, asked_ms=asked_ms),
+                )
+            )
         for ahead in prepared:
-            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", draw_members(ahead.draw)))
+            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", prepared_draw(ahead.draw)))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
-        return int(reply[1]), {int(n) for n in reply[2:]}
+        if reply[0] == "repeated":
+            return Repeated(frozenset(int(n) for n in reply[1:]))
+        return Committed(int(reply[1]), frozenset(int(n) for n in reply[2:]))
 
     # -- sampler levels ------------------------------------------------------------------------
 
