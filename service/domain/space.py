@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import SpaceError
+from .limits import MAX_EXACT_INT
 
 Choice = str | int | float | bool
 
@@ -305,6 +306,9 @@ def _parse_numeric(name: str, spec: Mapping[str, Any], condition: Condition | No
         low, high = int(low), int(high)
         if step is None:
             step = 1
+        # Every value handed out lies in [low, high]: so each one reaches a JSON client exactly.
+        if max(abs(low), abs(high)) > MAX_EXACT_INT:
+            raise SpaceError(name, "exact_int", "low and high of an int param must be within +-2**53")
     if not low < high:
         raise SpaceError(name, "low_below_high", f"low ({low}) must be below high ({high})")
     if not math.isfinite(high - low):
