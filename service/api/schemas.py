@@ -151,7 +151,8 @@ class ParamSchema(Strict):
     scale = fields.String(
         validate=validate.OneOf([s.value for s in Scale]),
         metadata={
-            "description": "float: linear, log or reverse_log (1 - x log-uniform; needs high < 1). "
+            "description": "float: linear, log, reverse_log (1 - x log-uniform; needs high < 1) or logit "
+            "(log(x / (1 - x)) uniform, for fractions; needs 0 < low and high < 1). "
             "int: linear or log. Default linear."
         },
     )

@@ -359,9 +359,9 @@ class Store:
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
-        """Compare-and-set the sampler state to the region's; True when this call moved the
-        study to a new level."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> SamplerState | None:
+        """Compare-and-set the sampler state to the region's: the new level's state when this
+        call moved the study there, None when another caller moved it first."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
@@ -369,7 +369,9 @@ class Store:
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
-        return bool(reply[0] == "advanced")
+        if reply[0] != "advanced":
+            return None
+        return SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state)
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""
