@@ -39,7 +39,7 @@ class Outcome:
         return (self.state, self.value, self.error) == (told.state, told.value, told.error)
 
 
-_TRIAL_ID = re.compile(r"([0-9a-f]{1,32})-(0|[1-9][0-9]{0,17})")
+TRIAL_ID = re.compile(r"^([0-9a-f]{1,32})-(0|[1-9][0-9]{0,17})$")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class TrialRef:
     @classmethod
     def parse(cls, trial_id: str) -> TrialRef | None:
         """The trial an id names; None when the text is no trial id at all."""
-        match = _TRIAL_ID.fullmatch(trial_id)
+        match = TRIAL_ID.fullmatch(trial_id)
         return cls(match[1], int(match[2])) if match else None
 
 

@@ -188,11 +188,26 @@ class Store:
             raise StaleStudy("no such study", code="study_not_found")
         return header
 
-    def study_names(self, after: str | None, limit: int) -> list[str]:
-        """Names in lexical order, after the given one."""
+    def study_names(self, after: str | None, limit: int, prefix: str = "") -> list[str]:
+        """Names in lexical order, after the given one, that start with prefix."""
+        low = f"({after}" if after and after >= prefix else f"[{prefix}" if prefix else "-"
+        # Names are ASCII below DEL, so every name that starts with prefix sorts below prefix + DEL.
+        high = f"({prefix}\x7f" if prefix else "+"
         with self._guard():
-            low = f"({after}" if after else "-"
-            return list(self.client.zrangebylex(STUDY_INDEX, low, "+", start=0, num=limit))
+            return list(self.client.zrangebylex(STUDY_INDEX, low, high, start=0, num=limit))
+
+    def trial_counts(self, names: Sequence[str], states: Sequence[str]) -> list[dict[str, int] | None]:
+        """Each named study's trial counts by state, in one round trip; None for a study that is gone."""
+        fields = ["uid", *(f"n_{state}" for state in states)]
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hmget(study_key(name), fields)
+            replies = pipe.execute()
+        return [
+            None if reply[0] is None else {state: int(n or 0) for state, n in zip(states, reply[1:], strict=True)}
+            for reply in replies
+        ]
 
     def forget_study_name(self, name: str) -> None:
         with self._guard():
@@ -354,9 +369,9 @@ class Store:
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
-        """Compare-and-set the sampler state to the region's; True when this call moved the
-        study to a new level."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> SamplerState | None:
+        """Compare-and-set the sampler state to the region's: the new level's state when this
+        call moved the study there, None when another caller moved it first."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
@@ -364,7 +379,9 @@ class Store:
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
-        return bool(reply[0] == "advanced")
+        if reply[0] != "advanced":
+            return None
+        return SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state)
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""

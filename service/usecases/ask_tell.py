@@ -133,11 +133,10 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
-        moved = self._advance(handle, reserved)
+        ahead = self._advance(handle, reserved)
         seen: set[str] = set()
         choices = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
-        # After a zoom this reservation's state is already old: nothing to prepare from it.
-        prepared = [] if moved else self._prepare(handle, reserved)
+        prepared = [] if ahead is None else self._prepare(handle, reserved, ahead)
 
         def commit() -> CommitReply:
             return self.store.commit(
@@ -180,9 +179,11 @@ class AskTell:
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reserved) -> bool:
+    def _advance(self, handle: StudyHandle, reserved: Reserved) -> SamplerState | None:
         """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
-        True when the level changed (by this ask or, it turned out, a racing one).
+        Returns the state the next asks draw from: the reservation's when the level stays, the
+        new level's when this ask moved it, None when a racing ask moved it first (this process
+        does not know that level's start, so it prepares nothing).
 
         This reservation was counted at its own level and is filled with that level's state.
         """
@@ -190,21 +191,23 @@ class AskTell:
 
         def top(k: int) -> list[Scored]:
             best = self.store.top(handle.keys, handle.spec.direction.value, k)
-            trials = [stored.to_trial(space, handle.uid) for stored in best]
-            return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
+            # Only the unit point and the value: no Trial is built for the k trials a zoom reads.
+            return [Scored(space.encode(space.unpack(s.draw.packed)), s.value) for s in best if s.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is None:
-            return False
+            return reserved.state
         region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)
-        if self.store.advance(handle.keys, reserved.state.version, region):
+        zoomed = self.store.advance(handle.keys, reserved.state.version, region)
+        if zoomed is not None:
             ZOOMS.inc()
-        return True
+        return zoomed
 
-    def _prepare(self, handle: StudyHandle, reserved: Reserved) -> list[Prepared]:
-        """The draws the next asks will take if nothing intervenes, as far as the sampler's
-        level cannot change on the way."""
-        sampler, state = handle.sampler, reserved.state
+    def _prepare(self, handle: StudyHandle, reserved: Reserved, state: SamplerState) -> list[Prepared]:
+        """The draws the next asks will take from `state` if nothing intervenes, as far as the
+        sampler's level cannot change on the way. After a zoom they are the new level's first
+        draws, so the ask after a zoom is a single round trip too."""
+        sampler = handle.sampler
         size = sampler.size()
         prepared = []
         for ahead in range(PREPARE_AHEAD):

@@ -2,7 +2,7 @@
 //
 // A param chart plots the objective against the param on the param's own scale: a log axis for
 // `log`, and for `reverse_log` 1 - x on a reversed log axis labelled in x, so beta near 1 gets the
-// room the lecture notes give it. Points are coloured by coarse-to-fine level and each level's
+// room the lecture notes give it; for `logit`, log(x / (1 - x)) labelled in x, so both ends do. Points are coloured by coarse-to-fine level and each level's
 // region is drawn behind them, as in the notes' zoom-in figure.
 
 import { fmt } from "./api.js";
@@ -101,6 +101,26 @@ function paramAxis(param) {
           },
         },
         title: { display: true, text: `${param.name} (reverse log: 1 − ${param.name} on a log axis)` },
+      },
+      band: (region) => [{ from: toPlot(region.low), to: toPlot(region.high) }],
+    };
+  }
+  if (param.scale === "logit") {
+    const toPlot = (x) => Math.log(x / (1 - x));
+    // Ticks at the fractions people name (0.01, 0.1, 0.5, 0.9, 0.99, ...) inside the range, and its ends.
+    const named = [1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999];
+    const shown = [param.low, ...named.filter((x) => x > param.low && x < param.high), param.high];
+    return {
+      toPlot,
+      scale: {
+        type: "linear",
+        min: toPlot(param.low),
+        max: toPlot(param.high),
+        afterBuildTicks: (axis) => {
+          axis.ticks = shown.map((x) => ({ value: toPlot(x) }));
+        },
+        ticks: { callback: (v) => fmt(1 / (1 + Math.exp(-v))) },
+        title: { display: true, text: `${param.name} (logit: dense near 0 and 1)` },
       },
       band: (region) => [{ from: toPlot(region.low), to: toPlot(region.high) }],
     };
