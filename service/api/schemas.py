@@ -135,6 +135,37 @@ class PrunerSchema(ma.Schema):
     )
 
 
+class WarmStartSchema(Strict):
+    from_ = fields.String(
+        required=True,
+        data_key="from",
+        validate=validate.Regexp(STUDY_NAME),
+        metadata={"description": "The earlier study whose best configurations (and region) to start from."},
+    )
+    top = fields.Integer(
+        load_default=10, strict=True, metadata={"description": "How many of its best configurations to hand out first."}
+    )
+    region = fields.Boolean(
+        load_default=False,
+        metadata={"description": "coarse_to_fine: draw a share of level 0 inside its final region, the rest anywhere."},
+    )
+    region_share = fields.Float(
+        load_default=0.5,
+        validate=validate.Range(min=0.0, max=1.0, min_inclusive=False, max_inclusive=False),
+        metadata={"description": "The share of level 0 drawn inside the inherited region."},
+    )
+    out_of_bounds = fields.String(
+        load_default="clip",
+        validate=validate.OneOf(["clip", "skip"]),
+        metadata={"description": "A value outside the new space: clip it to the nearest bound, or skip its config."},
+    )
+
+    @ma.post_load
+    def _rename(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["from"] = data.pop("from_")
+        return data
+
+
 class StudyBodySchema(Strict):
     direction = fields.String(load_default="minimize", validate=validate.OneOf(["minimize", "maximize"]))
     space = fields.List(fields.Nested(ParamSchema), required=True)
@@ -154,6 +185,12 @@ class StudyBodySchema(Strict):
         load_default=1800,
         validate=validate.Range(min=1, max=7 * 86400),
         metadata={"description": "How long an asked trial may run without a tell or heartbeat."},
+    )
+    warm_start = fields.Nested(
+        WarmStartSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Start from an earlier study; applied when the study is created, not compared after."},
     )
 
 
@@ -326,6 +363,14 @@ class StudySchema(ma.Schema):
         metadata={"description": "Grid only: {total, remaining}, the points never handed out; null otherwise."},
     )
     best = fields.Nested(TrialSchema, allow_none=True)
+    warm_start = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "Where a warm-started study came from and what the projection did: configurations "
+            "enqueued, skipped and deduplicated; params dropped, added, drawn, snapped, clipped or redrawn "
+            "(counts per param); the inherited region. Null for a cold start."
+        },
+    )
 
 
 class StudyListSchema(ma.Schema):

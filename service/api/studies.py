@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from ..access import Scope
 from ..domain.errors import InvalidInput
 from ..domain.study import Study
-from .auth import current_token, requires
+from .auth import bearer_secret, current_token, requires
 from .context import services
 from .idempotency import idempotent
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
@@ -40,6 +40,7 @@ def study_out(study: Study) -> dict[str, Any]:
         "counts": counts,
         "points": study.extra.get("points"),
         "best": study.best,
+        "warm_start": study.extra.get("warm_start"),
     }
 
 
@@ -70,6 +71,9 @@ class StudyItem(MethodView):
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:
         """Create a study, or get it if it exists with the same spec (409 if the spec differs)."""
+        if body["warm_start"] is not None:
+            # The earlier study is read: the token must be allowed to read it too.
+            services().access.authorize(bearer_secret(), Scope.READ, body["warm_start"]["from"])
         study, created = services().studies.put(name, body)
         return study_out(study), 201 if created else 200
 

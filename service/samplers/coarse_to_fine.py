@@ -137,6 +137,9 @@ class CoarseToFineSampler(Sampler):
             return self.space.decode(self._in_region(rng.random(len(self.space)), bounds, allowed))
         box = {**bounds, **data.get("box", {})}
         keep = {**allowed, **data.get("keep", {})}
+        warm = self._warm_region(rng, state)
+        if warm is not None:
+            box, keep = {**box, **warm["box"]}, {**keep, **warm["keep"]}
         elite = data.get("elite")
         if elite and rng.random() < LOCAL:
             return self.space.decode(self._recombined(rng, elite, box, keep))
@@ -146,6 +149,16 @@ class CoarseToFineSampler(Sampler):
         else:
             u = self._sobol(state.level, max(draw.index - state.level_start, 0))
         return self.space.decode(self._in_region(u, box, keep))
+
+    @staticmethod
+    def _warm_region(rng: np.random.Generator, state: SamplerState) -> Mapping[str, Any] | None:
+        """The region a warm start inherited from an earlier study, for its share of level 0's
+        draws; the rest cover the whole space, so that a region gone stale loses to them at the
+        first zoom (which looks at every trial) and is left."""
+        warm = state.data.get("warm")
+        if state.level != 0 or warm is None or rng.random() >= warm["share"]:
+            return None
+        return warm
 
     def _in_region(
         self, u: Sequence[float] | np.ndarray, box: Mapping[str, Sequence[float]], keep: Mapping[str, Sequence[int]]

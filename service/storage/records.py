@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,24 @@ def result_body(outcome: Outcome) -> str:
     if outcome.error is not None:
         result["e"] = outcome.error
     return _compact(result)[1:]
+
+
+ENQUEUED = "enqueued"  # the source of a configuration queued by hand
+
+
+def enqueued_payload(params: Mapping[str, Any], source: str = ENQUEUED) -> str:
+    """A queued configuration as stored: its params JSON, or `[source, params]` when something
+    other than a hand enqueue (a warm start) chose it; params are always an object, so the two
+    forms cannot be confused."""
+    return _compact(dict(params) if source == ENQUEUED else [source, dict(params)])
+
+
+def parse_enqueued(payload: str) -> tuple[dict[str, Any], str]:
+    """(params, source) of a queued configuration."""
+    data = json.loads(payload)
+    if isinstance(data, list):
+        return data[1], data[0]
+    return data, ENQUEUED
 
 
 def parse_ask(text: str) -> dict[str, Any]:

@@ -140,13 +140,35 @@ class Store:
     # -- studies ---------------------------------------------------------------------------
 
     def create_study(
-        self, name: str, uid: str, spec_json: str, seed: int, max_retries: int, draw_limit: int | None, state_json: str
+        self,
+        name: str,
+        uid: str,
+        spec_json: str,
+        seed: int,
+        max_retries: int,
+        draw_limit: int | None,
+        state_json: str,
+        *,
+        warm_start: str = "",
+        queued: Sequence[str] = (),
     ) -> tuple[bool, str]:
-        """(True, created ms) when created; (False, stored spec JSON) when the name is taken."""
+        """(True, created ms) when created; (False, stored spec JSON) when the name is taken.
+        `warm_start` (its report JSON) and `queued` (enqueued payloads, handed out first) are
+        stored in the same step, so no ask sees the study without them."""
+        keys = StudyKeys(name, uid)
         with self._guard():
             status, value = self.scripts.create(
-                keys=[study_key(name)],
-                args=[uid, spec_json, seed, max_retries, "" if draw_limit is None else draw_limit, state_json],
+                keys=[keys.study, keys.pending, keys.enqueued],
+                args=[
+                    uid,
+                    spec_json,
+                    seed,
+                    max_retries,
+                    "" if draw_limit is None else draw_limit,
+                    state_json,
+                    warm_start,
+                    *queued,
+                ],
             )
             # The index is in another cluster slot; a crash between the two is mended by the next PUT.
             self.client.zadd(STUDY_INDEX, {name: 0}, nx=True)

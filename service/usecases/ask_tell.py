@@ -11,7 +11,15 @@ from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.trial import TOLD_STATES, Outcome, Trial, TrialState
 from ..metrics import REOFFERED, REPLAYS, ZOOMS
 from ..samplers import Draw, SamplerState, Scored
-from ..storage.records import StoredTrial, ask_record, decode_stored, decode_trial, draw_fields, result_body
+from ..storage.records import (
+    StoredTrial,
+    ask_record,
+    decode_stored,
+    decode_trial,
+    draw_fields,
+    parse_enqueued,
+    result_body,
+)
 from ..storage.store import Prepared, Replay, Reservation, Slot, Store
 from .studies import Studies, StudyHandle
 
@@ -220,9 +228,10 @@ class AskTell:
                 retry_failed=bool(original.get("rf")),
             )
         if slot.kind == "enqueued" and slot.payload:
-            packed = space.pack(json.loads(slot.payload))
+            params, source = parse_enqueued(slot.payload)
+            packed = space.pack(params)
             seen.add(json.dumps(packed))
-            return _Filled(slot.number, packed, "enqueued", None, retry_failed=True)
+            return _Filled(slot.number, packed, source, None, retry_failed=True)
         for attempt in range(MAX_REDRAWS):
             drawn = _drawn(handle, Draw(slot.number, slot.ident, attempt), reserved.state)
             key = json.dumps(drawn.packed)

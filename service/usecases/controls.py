@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from ..config import Limits
 from ..domain.errors import InvalidInput, SpaceError
 from ..domain.study import Study
 from ..domain.trial import Trial
-from ..storage.records import decode_stored
+from ..storage.records import decode_stored, enqueued_payload
 from ..storage.store import Store
 from .studies import Studies, StudyHandle
 
@@ -53,7 +52,7 @@ class Controls:
                         code="invalid_configuration",
                         details={"index": i, **exc.details},
                     ) from None
-            ids = self.store.enqueue(handle.keys, [json.dumps(p, separators=(",", ":")) for p in normalized])
+            ids = self.store.enqueue(handle.keys, [enqueued_payload(p) for p in normalized])
             return [Enqueued(i, p) for i, p in zip(ids, normalized, strict=True)]
 
         return self.studies.with_handle(name, run)

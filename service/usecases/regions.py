@@ -13,7 +13,7 @@ from ..domain.space import CategoricalParam, SearchSpace
 from ..metrics import ZOOMS
 from ..samplers.base import RegionEdit, SamplerState
 from ..storage.store import StaleStudy, Store
-from .studies import Studies, StudyHandle
+from .studies import Studies, StudyHandle, warm_note
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ class Regions:
                 if row.region is None:
                     # Level 0 is the sampler's initial state; only later levels are recorded.
                     state = handle.sampler.initial_state()
-                    record: dict[str, Any] = {"by": handle.sampler.name, "note": "the whole space", "state": state}
+                    note = warm_note(header.fields) or "the whole space"
+                    record: dict[str, Any] = {"by": handle.sampler.name, "note": note, "state": state}
                     created, start = header.created_ms, 0
                 else:
                     record = json.loads(row.region)

@@ -10,16 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Limits
-from ..domain.errors import Conflict, LimitExceeded, NotFound
+from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from ..domain.projection import OutOfBounds, project_configurations, project_region
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_stored
+from ..storage.records import decode_stored, enqueued_payload
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
+DEFAULT_WARM_TOP = 10  # the old study's best ten: enough to re-find its optimum, few against any budget
+DEFAULT_REGION_SHARE = 0.5  # half of level 0 in the old region, half watching for it to have gone stale
+WARM_START_SOURCE = "warm_start"  # the source of a trial whose params came from an earlier study
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,24 @@ class StudyHandle:
     sampler: Sampler
     seed: int
     keys: StudyKeys
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What a warm start adds to a new study: the report it keeps, the configurations queued
+    first, and the inherited region of level 0 (None: level 0 covers the whole space)."""
+
+    report: dict[str, Any]
+    queued: tuple[str, ...]
+    region: dict[str, Any] | None
+
+
+def warm_note(fields: Mapping[str, str]) -> str | None:
+    """Level 0's note when a warm start gave it an inherited region."""
+    if "warm_start" not in fields:
+        return None
+    region = json.loads(fields["warm_start"]).get("region")
+    return region["note"] if region else None
 
 
 def _spec_json(spec: StudySpec) -> str:
@@ -65,11 +87,21 @@ class Studies:
         return StudySpec.from_dict(data, self.limits.max_params, self.limits.max_choices)
 
     def put(self, name: str, body: Mapping[str, Any]) -> tuple[Study, bool]:
-        """Create the study, or return the stored one when the spec is the same."""
+        """Create the study, or return the stored one when the spec is the same.
+
+        A `warm_start` applies when the study is created; a PUT of an existing study compares
+        only the spec, so every worker can send the same body.
+        """
         check_study_name(name)
         spec = self.parse_spec(body)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
         sampler = make_sampler(spec, seed)
+        state = sampler.initial_state()
+        warm = None
+        if body.get("warm_start") and self.store.header(name) is None:
+            warm = self._warm_start(name, spec, seed, body["warm_start"])
+            if warm.region is not None:
+                state["warm"] = warm.region
         created, stored = self.store.create_study(
             name,
             secrets.token_hex(6),
@@ -77,7 +109,9 @@ class Studies:
             seed,
             spec.max_retries,
             sampler.size(),
-            json.dumps(sampler.initial_state()),
+            json.dumps(state),
+            warm_start=json.dumps(warm.report) if warm else "",
+            queued=warm.queued if warm else (),
         )
         if not created:
             stored_spec = StudySpec.from_dict(json.loads(stored))
@@ -89,6 +123,65 @@ class Studies:
                     details={"differences": differences},
                 )
         return self.get(name), created
+
+    def _warm_start(self, name: str, spec: StudySpec, seed: int, options: Mapping[str, Any]) -> WarmStart:
+        """The best configurations of an earlier study projected onto this spec's space, and its
+        final region when asked for (coarse-to-fine only)."""
+        source_name = options["from"]
+        if source_name == name:
+            raise InvalidInput("a study cannot warm-start from itself", code="invalid_warm_start")
+        wants_region = options.get("region", False)
+        if wants_region and spec.sampler["name"] != "coarse_to_fine":
+            raise InvalidInput("warm_start.region needs the coarse_to_fine sampler", code="invalid_warm_start")
+        top = options.get("top", DEFAULT_WARM_TOP)
+        if not 0 <= top <= self.limits.max_enqueue_count:
+            raise InvalidInput(
+                f"warm_start.top must be between 0 and {self.limits.max_enqueue_count}", code="invalid_warm_start"
+            )
+        try:
+            source = self.refresh(source_name)
+        except NotFound:
+            raise InvalidInput(
+                f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found"
+            ) from None
+        header = self.store.header(source_name)
+        if header is None or header.uid != source.uid:
+            raise InvalidInput(f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found")
+        old_space = source.spec.space
+        rows = self.store.top(source.keys, source.spec.direction.value, top) if top else []
+        best = [decode_stored(row, old_space).params for row in rows]
+        policy = OutOfBounds(options.get("out_of_bounds", OutOfBounds.CLIP))
+        projected = project_configurations(best, old_space, spec.space, policy, seed)
+        report: dict[str, Any] = {
+            "from": source_name,
+            "from_uid": source.uid,
+            "top": top,
+            "out_of_bounds": policy.value,
+            **projected.report,
+            "region": None,
+        }
+        region = None
+        if wants_region:
+            share = options.get("region_share", DEFAULT_REGION_SHARE)
+            level = int(header.fields.get("level", 0))
+            old_state = json.loads(header.fields["sstate"])
+            inherited = project_region(
+                {**old_state.get("bounds", {}), **old_state.get("box", {})},
+                {**old_state.get("allowed", {}), **old_state.get("keep", {})},
+                old_space,
+                spec.space,
+            )
+            if inherited is None:
+                note = f"the whole space: study {source_name!r} ended on a region this space does not narrow"
+            else:
+                region = {"box": inherited.box, "keep": inherited.keep, "share": share}
+                note = (
+                    f"the whole space, and {share:.0%} of its draws inside the region inherited from study "
+                    f"{source_name!r} (its level {level}): {inherited.describe(spec.space)}"
+                )
+            report["region"] = {"share": share if region else 0.0, "from_level": level, "note": note}
+        queued = tuple(enqueued_payload(p, WARM_START_SOURCE) for p in projected.configurations)
+        return WarmStart(report, queued, region)
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
         spec = StudySpec.from_dict(json.loads(header.spec_json))
@@ -148,6 +241,7 @@ class Studies:
                     "note": header.fields.get("note"),
                     "queued": self.store.pending_count(handle.keys),
                     "points": _points(header),
+                    "warm_start": json.loads(header.fields["warm_start"]) if "warm_start" in header.fields else None,
                 },
             )
 
