@@ -24,6 +24,9 @@ class Limits:
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
     max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
     max_enqueue_count: int = 1000  # configurations queued by hand in one request
+    # An import streams (memory stays bounded); this only stops a runaway upload. A 10M-trial
+    # study (the trial limit) exports to about 4 GB at some 400 B per trial.
+    max_import_bytes: int = 8 << 30
 
 
 @dataclass(frozen=True)

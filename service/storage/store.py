@@ -10,11 +10,12 @@ from typing import Any
 
 import redis
 
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable
+from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, StorageUnavailable
 from ..metrics import REDIS_ERRORS, observe_expired
 from ..pruners import ReportPlan
 from ..samplers.base import SamplerState
-from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
+from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, staging_key, study_key
+from .portable import ImportChunk, PortableTrial, QueuedSlot, portable, record_of
 from .records import StoredTrial
 from .scripts import Scripts
 
@@ -108,6 +109,7 @@ class LevelRow:
 
 
 _SLOT_KINDS = {"f": "fresh", "d": "draw", "r": "retry", "e": "enqueued"}
+_SLOT_LETTERS = {kind: letter for letter, kind in _SLOT_KINDS.items()}
 
 
 def _replay(stored: str) -> Replay:
@@ -582,3 +584,125 @@ class Store:
     def value_count(self, keys: StudyKeys) -> int:
         with self._guard():
             return int(self.client.zcard(keys.values))
+
+    # -- export and import -----------------------------------------------------------------
+
+    def export_trials(self, keys: StudyKeys, numbers: Sequence[int]) -> list[PortableTrial]:
+        """The stored trials among these numbers, with notes and learning curves, in order."""
+        if not numbers:
+            return []
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.trials, list(numbers))
+            pipe.hmget(keys.notes, list(numbers))
+            for number in numbers:
+                pipe.zrange(keys.curve(number), 0, -1)
+            records, notes, *curves = pipe.execute()
+        return [
+            portable(n, record, note, [(int(s), float(v)) for s, _, v in (p.partition(":") for p in points)])
+            for n, record, note, points in zip(numbers, records, notes, curves, strict=True)
+            if record is not None
+        ]
+
+    def queued(self, keys: StudyKeys, start: int, count: int) -> list[QueuedSlot]:
+        """A page of the configurations waiting to be handed out, in the order they will be."""
+        with self._guard():
+            slots = self.client.zrange(keys.pending, start, start + count - 1)
+            enqueued = [slot[1:] for slot in slots if slot[0] == "e"]
+            payloads = dict(zip(enqueued, self.client.hmget(keys.enqueued, enqueued), strict=True)) if enqueued else {}
+        out = []
+        for slot in slots:
+            kind = _SLOT_KINDS[slot[0]]
+            if kind == "enqueued":
+                payload = payloads[slot[1:]]
+                if payload is not None:
+                    out.append(QueuedSlot(kind, 0, payload))
+            else:
+                out.append(QueuedSlot(kind, int(slot[1:])))
+        return out
+
+    def begin_import(self, name: str, uid: str, dead_before_ms: int) -> None:
+        """Open a hidden incarnation for an import; sweeps imports that died before `dead_before_ms`."""
+        with self._guard():
+            reply = self.scripts.import_begin(keys=[study_key(name), staging_key(name)], args=[uid, dead_before_ms])
+            if reply[0] == "exists":
+                raise Conflict(f"study {name!r} exists; import into a new name", code="study_exists")
+            for dead in reply[1:]:
+                self._sweep(name, dead)
+
+    def import_chunk(self, keys: StudyKeys, chunk: ImportChunk) -> None:
+        """Write a chunk into the hidden incarnation in one script: all of it or none."""
+        script_keys = [staging_key(keys.name), keys.trials]
+        index = {key: i + 1 for i, key in enumerate(script_keys)}
+        args: list[Any] = [keys.uid]
+
+        def op(kind: str, key: str, member: Any, value: Any) -> None:
+            if key not in index:
+                script_keys.append(key)
+                index[key] = len(script_keys)
+            args.extend((kind, index[key], member, value))
+
+        for trial, deadline in chunk.trials:
+            n = trial.number
+            op("trial", keys.trials, n, record_of(trial))
+            if trial.state == "complete" and trial.value is not None:
+                op("zadd", keys.values, n, repr(trial.value))
+            if trial.note is not None:
+                op("hset", keys.notes, n, trial.note)
+            if deadline is not None:
+                op("zadd", keys.leases, n, deadline)
+            for step, value in trial.curve:
+                op("zadd", keys.curve(n), f"{step}:{value!r}", step)
+        for kind, where, n, value in chunk.pruner:
+            if kind == "step":
+                op("zadd", keys.step(where), n, repr(value))
+            else:
+                op("zaddnx", keys.rung(where), n, repr(value))
+        for level in chunk.levels:
+            if level.region_json is not None:
+                op("hset", keys.regions, level.level, level.region_json)
+            op("hset", keys.levels, f"{level.level}:a", level.asked)
+            op("hset", keys.levels, f"{level.level}:d", level.done)
+            if level.best is not None:
+                op("hset", keys.levels, f"{level.level}:b", repr(level.best))
+        for order, slot in chunk.queued:
+            ident = slot.ident
+            if slot.kind == "enqueued":
+                ident = order  # enqueued ids are numbered afresh, in queue order
+                op("hset", keys.enqueued, ident, slot.payload)
+            op("zadd", keys.pending, f"{_SLOT_LETTERS[slot.kind]}{ident}", order)
+        with self._guard():
+            reply = self.scripts.import_chunk(keys=script_keys, args=args)
+        if reply[0] == "gone":
+            raise Conflict("the import was aborted meanwhile", code="import_aborted")
+        if reply[0] == "duplicate":
+            raise InvalidInput(f"trial {reply[1]} appears twice in the stream", code="invalid_import")
+
+    def publish_import(
+        self, keys: StudyKeys, *, trials: int, complete: int, queued: int, regions: int, fields: dict[str, Any]
+    ) -> None:
+        """Make the hidden incarnation the study, once the counts match what the stream announced."""
+        script_keys = [keys.study, staging_key(keys.name), keys.trials, keys.values, keys.pending, keys.regions]
+        args: list[Any] = [keys.uid, trials, complete, queued, regions]
+        for name, value in fields.items():
+            args.extend((name, value))
+        with self._guard():
+            reply = self.scripts.import_publish(keys=script_keys, args=args)
+            if reply[0] == "ok":
+                self.client.zadd(STUDY_INDEX, {keys.name: 0}, nx=True)
+                return
+        if reply[0] == "exists":
+            raise Conflict(f"study {keys.name!r} was created while importing", code="study_exists")
+        if reply[0] == "gone":
+            raise Conflict("the import was aborted meanwhile", code="import_aborted")
+        raise InvalidInput(
+            f"the stream announced {reply[2]} {reply[1]} but {reply[3]} arrived",
+            code="invalid_import",
+            details={"what": reply[1], "expected": int(reply[2]), "found": int(reply[3])},
+        )
+
+    def abort_import(self, name: str, uid: str) -> None:
+        """Drop an import's hidden incarnation and everything it wrote."""
+        with self._guard():
+            self.client.hdel(staging_key(name), uid)
+            self._sweep(name, uid)

@@ -56,7 +56,7 @@ def warm_note(fields: Mapping[str, str]) -> str | None:
     return region["note"] if region else None
 
 
-def _spec_json(spec: StudySpec) -> str:
+def spec_json(spec: StudySpec) -> str:
     return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
 
 
@@ -105,7 +105,7 @@ class Studies:
         created, stored = self.store.create_study(
             name,
             secrets.token_hex(6),
-            _spec_json(spec),
+            spec_json(spec),
             seed,
             spec.max_retries,
             sampler.size(),
