@@ -1,6 +1,8 @@
 """The `hone` command: studies and trials from the shell, and `hone run` to tune any program.
 
 hone create mnist --space space.yaml --seed 7
+hone create mnist-2027 --space space.yaml --from mnist --top 10 --region
+hone export mnist > mnist.ndjson; hone --url http://other:8000 import mnist < mnist.ndjson
 hone run mnist -n 50 -j 4 -- python train.py --lr {lr} --beta {beta}
 hone best mnist
 """
@@ -78,7 +80,28 @@ def show(client: Client, args: argparse.Namespace) -> int:
 
 
 def create(client: Client, args: argparse.Namespace) -> int:
-    print_json(client.study(args.name, args.space, **spec_options(args)).info().data)
+    warm_start = None
+    if args.warm_from is not None:
+        warm_start = {"from": args.warm_from, "top": args.top, "region": args.region}
+        warm_start.update(out_of_bounds=args.out_of_bounds, region_share=args.region_share)
+    elif args.region or args.top is not None:
+        print("hone: error: --top and --region go with --from OLD_STUDY", file=sys.stderr)
+        return 2
+    if warm_start is not None and warm_start["top"] is None:
+        warm_start.pop("top")
+    study = client.study(args.name, args.space, warm_start=warm_start, **spec_options(args))
+    print_json(study.info().data)
+    return 0
+
+
+def export(client: Client, args: argparse.Namespace) -> int:
+    client.study(args.name).export(sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def import_(client: Client, args: argparse.Namespace) -> int:
+    print_json(client.import_study(args.name, sys.stdin.buffer).info().data)
     return 0
 
 
@@ -240,6 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     command("show", show, "print a study: spec, counts, best trial")
     created = command("create", create, "create a study, or check that it exists with this spec", [spec])
     created.add_argument("--space", type=space_file, required=True, help="a JSON or YAML file of params")
+    warm = created.add_argument_group("warm start: re-tune from an earlier study")
+    warm.add_argument("--from", dest="warm_from", metavar="OLD", help="hand out OLD's best configurations first")
+    warm.add_argument("--top", type=int, help="how many of OLD's best configurations (default 10)")
+    warm.add_argument("--region", action="store_true", help="draw a share of level 0 inside OLD's final region")
+    warm.add_argument("--region-share", type=float, default=0.5, help="that share (default 0.5)")
+    warm.add_argument(
+        "--out-of-bounds", choices=["clip", "skip"], default="clip", help="a value outside the new space (default clip)"
+    )
+    command("export", export, "write the whole study to stdout as NDJSON: hone export NAME > study.ndjson")
+    command("import", import_, "create study NAME from an export on stdin: hone import NAME < study.ndjson")
     command("delete", delete, "delete a study and all its trials")
     command("best", best, "print the best complete trial")
     listed = command("trials", trials, "list the trials")
