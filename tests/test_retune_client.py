@@ -117,3 +117,45 @@ def test_cli_create_from_an_old_study_then_export_and_import(server: Gunicorn, t
         cut = hone_command(server.url, "import", "cli-cut", stdin=stdin)
     assert cut.returncode == 1 and b"invalid_import" in cut.stderr
     assert hone_command(server.url, "show", "cli-cut").returncode == 1
+
+
+def test_cli_import_from_optuna(server: Gunicorn, tmp_path: Path) -> None:
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="legacy", storage=storage, direction="maximize")
+
+    def objective(trial: optuna.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-4, 1, log=True)
+        layers = trial.suggest_int("layers", 1, 4)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        for step in range(3):
+            trial.report(lr * step, step)
+        if trial.number % 5 == 4:
+            raise optuna.TrialPruned()
+        if trial.number == 7:
+            raise RuntimeError("diverged")
+        return lr * layers + (act == "relu")
+
+    study.optimize(objective, n_trials=20, catch=(RuntimeError,))
+    imported = hone_command(server.url, "import", "from-optuna", "--from-optuna", storage, "legacy")
+    assert imported.returncode == 0, imported.stderr
+    info = json.loads(imported.stdout)
+    assert info["direction"] == "maximize" and info["counts"] == {
+        "running": 0, "complete": 15, "failed": 1, "pruned": 4, "expired": 0, "total": 20
+    }  # fmt: skip
+    assert [p["name"] for p in info["space"]] == ["lr", "layers", "act"]
+    assert info["space"][0]["scale"] == "log"
+    with hone.Client(server.url) as client:
+        moved = client.study("from-optuna")
+        assert moved.best is not None and moved.best.value == study.best_value
+        # Hone keeps twelve significant digits of a float.
+        best = dict(study.best_params)
+        assert moved.best.params == {**best, "lr": pytest.approx(best["lr"], rel=1e-11)}
+        assert moved.best.source == "optuna"
+        assert [t.number for t in moved.trials(state="failed")] == [7]
+        lr = study.trials[0].params["lr"]
+        assert moved.curves([0])[0] == [(0, 0.0), (1, lr), (2, 2 * lr)]
+        moved.ask().tell(1.0)  # and it goes on from there with Hone's sampler
+    missing = hone_command(server.url, "import", "nope", "--from-optuna", storage, "no-such-study")
+    assert missing.returncode == 1 and b"no-such-study" in missing.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import HoneError
+from ._optuna import from_optuna
 from ._progress import Progress, brief
 from ._runner import Command, Interrupted
 from ._version import __version__
@@ -101,7 +102,18 @@ def export(client: Client, args: argparse.Namespace) -> int:
 
 
 def import_(client: Client, args: argparse.Namespace) -> int:
-    print_json(client.import_study(args.name, sys.stdin.buffer).info().data)
+    if args.from_optuna is None:
+        print_json(client.import_study(args.name, sys.stdin.buffer).info().data)
+        return 0
+    try:
+        export = from_optuna(*args.from_optuna)
+    except (RuntimeError, ValueError) as exc:
+        print(f"hone: error: {exc}", file=sys.stderr)
+        return 1
+    print_json(client.import_study(args.name, export.lines).info().data)
+    for reason, count in export.skipped.items():
+        if count:
+            print(f"hone: left out {count} Optuna trial(s): {reason}", file=sys.stderr)
     return 0
 
 
@@ -272,7 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out-of-bounds", choices=["clip", "skip"], default="clip", help="a value outside the new space (default clip)"
     )
     command("export", export, "write the whole study to stdout as NDJSON: hone export NAME > study.ndjson")
-    command("import", import_, "create study NAME from an export on stdin: hone import NAME < study.ndjson")
+    imports = command("import", import_, "create study NAME from an export on stdin: hone import NAME < study.ndjson")
+    imports.add_argument(
+        "--from-optuna",
+        nargs=2,
+        metavar=("STORAGE_URL", "STUDY"),
+        help="bring an Optuna study's finished trials in instead (needs hone-client[optuna])",
+    )
     command("delete", delete, "delete a study and all its trials")
     command("best", best, "print the best complete trial")
     listed = command("trials", trials, "list the trials")

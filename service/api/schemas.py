@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 
 from ..domain.space import NumericParam, Scale
 from ..domain.study import STUDY_NAME
-from ..domain.trial import TrialState
+from ..domain.trial import MAX_ERROR, TrialState
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 WORKER_ID = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces: safe in logs and headers
@@ -204,7 +204,7 @@ class AskBodySchema(Strict):
 class TellBodySchema(Strict):
     state = fields.String(required=True, validate=validate.OneOf(["complete", "failed", "pruned"]))
     value = FiniteFloat(load_default=None, allow_none=True)
-    error = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10_000))
+    error = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_ERROR))
 
 
 class HeartbeatBodySchema(Strict):

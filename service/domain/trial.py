@@ -19,6 +19,7 @@ class TrialState(StrEnum):
 
 
 TOLD_STATES = (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
+MAX_ERROR = 10_000  # characters of a failed trial's error: the end of a traceback says most
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 from ..config import Limits
 from ..domain.errors import InvalidInput, LimitExceeded, NotFound, SpaceError
 from ..domain.study import Study, StudySpec, check_study_name
-from ..domain.trial import TrialState
+from ..domain.trial import MAX_ERROR, TrialState
 from ..pruners import plan
 from ..samplers import make_sampler
 from ..storage.keys import StudyKeys
@@ -281,7 +281,10 @@ class _Study:
             )
         self.row = row
         self.spec = studies.parse_spec(row.get("spec", dict))
-        self.seed = row.count("seed")
+        # An export from elsewhere (Optuna) has no seed, sampler state or creation time: a new
+        # study's are taken, and its trials come in as history the sampler starts after.
+        seed = row.count("seed", optional=True)
+        self.seed = seed if seed is not None else secrets.randbelow(2**32)
         if self.seed >= 2**32:
             raise row.fail("'seed' must be below 2**32")
         self.trials_total = row.count("trials_total")
@@ -290,13 +293,18 @@ class _Study:
                 f"the study holds {self.trials_total} trials; the limit is {limits.max_trials_per_study}",
                 code="too_many_trials",
             )
-        sampler = _Row(row.number, row.get("sampler", dict))
+        given = row.get("sampler", dict, optional=True)
+        if given is None:
+            given = {"level": 0, "version": 0, "level_start": 0, "cursor": 0}
+            given["state"] = make_sampler(self.spec, self.seed).initial_state()
+        sampler = _Row(row.number, given)
         self.level = sampler.count("level")
         self.sampler = {key: sampler.count(key) for key in ("version", "level_start", "cursor")}
         self.state = sampler.get("state", dict)
         self.note = row.get("note", str, optional=True)
-        self.paused = row.get("paused", bool)
-        self.created_ms = row.count("created_ms")
+        self.paused = bool(row.get("paused", bool, optional=True))
+        created_ms = row.count("created_ms", optional=True)
+        self.created_ms = created_ms if created_ms is not None else _now_ms()
         self.warm_start = row.get("warm_start", dict, optional=True)
         self.source_name = row.get("name", str)
 
@@ -376,6 +384,9 @@ def _trial_from(row: _Row, spec: StudySpec, trials_total: int, limits: Limits) -
     note = row.get("note", str, optional=True)
     if note is not None and len(note) > MAX_NOTE:
         raise row.fail(f"a note holds at most {MAX_NOTE} characters")
+    error = row.get("error", str, optional=True)
+    if error is not None and len(error) > MAX_ERROR:
+        raise row.fail(f"an error holds at most {MAX_ERROR} characters")
     reports = row.get("reports", list)
     if len(reports) > limits.max_curve_points:
         raise row.fail(f"at most {limits.max_curve_points} reports per trial")
@@ -408,7 +419,7 @@ def _trial_from(row: _Row, spec: StudySpec, trials_total: int, limits: Limits) -
         state=state,
         finished_ms=finished_ms,
         value=value,
-        error=row.get("error", str, optional=True),
+        error=error,
         requeued=row.get("requeued", bool),
         note=note,
         curve=tuple(curve),
