@@ -61,7 +61,7 @@ class _Row:
         self.data = data
 
     def fail(self, message: str) -> InvalidInput:
-        return InvalidInput(f"line {self.number}: {message}", code="invalid_import", details={"line": self.number})
+        return _invalid(self.number, message)
 
     def get(self, key: str, types: type | tuple[type, ...], *, optional: bool = False) -> Any:
         value = self.data.get(key)
@@ -94,24 +94,22 @@ def _describe(types: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(t, t.__name__) for t in _tuple(types))
 
 
+def _invalid(line: int, message: str) -> InvalidInput:
+    return InvalidInput(f"line {line}: {message}", code="invalid_import", details={"line": line})
+
+
 def _rows(lines: Iterable[bytes], max_line: int) -> Iterator[_Row]:
     for number, raw in enumerate(lines, start=1):
         if len(raw) > max_line:
-            raise InvalidInput(
-                f"line {number} is over {max_line} bytes", code="invalid_import", details={"line": number}
-            )
+            raise _invalid(number, f"over {max_line} bytes")
         if not raw.strip():
             continue
         try:
             data = json.loads(raw)
         except ValueError:
-            raise InvalidInput(
-                f"line {number} is not JSON (a truncated or corrupt stream?)",
-                code="invalid_import",
-                details={"line": number},
-            ) from None
+            raise _invalid(number, "not JSON (a truncated or corrupt stream?)") from None
         if not isinstance(data, dict):
-            raise InvalidInput(f"line {number} is not a JSON object", code="invalid_import", details={"line": number})
+            raise _invalid(number, "not a JSON object")
         yield _Row(number, data)
 
 
