@@ -5,8 +5,8 @@ cold start, and what does it cost when the optimum moved far? Run by hand, under
 
 Each task is an old objective, tuned first (a cold coarse-to-fine study), and a new one whose
 optimum drifted a little (a changed dataset, a shifted objective, a changed space) or moved far.
-On the new objective three arms start from nothing, from the old study's 10 best (`top`), and
-from those plus its final region for half of level 0 (`top+region`). Each reports the trials
+On the new objective each arm starts from nothing, from the old study's 3 or 10 best, or from
+its 3 best and its final region (a quarter of level 0). Each reports the trials
 until the best value is within THRESHOLD of the new optimum (budget + 1 when it never is) and
 the best value at the end of the budget, as medians over seeds; the old study is the same for
 every arm of a seed. Writes bench/results/retune-<date>.md with the machine and the date.
@@ -36,8 +36,13 @@ from .tasks import LR, MOMENTUM, _unit
 THRESHOLD = 0.1  # "a good value": within about a tenth of the lr range of the optimum, the right choice
 BUDGET = 80  # trials of the new study, per arm
 OLD_BUDGET = 80  # trials of the old study
-TOP = 10
-ARMS = ("cold", "top", "top+region")
+# Each arm's warm start (None: a cold start).
+ARMS: dict[str, dict[str, Any] | None] = {
+    "cold": None,
+    "top 3": {"top": 3},
+    "top 10": {"top": 10},
+    "top 3 + region": {"top": 3, "region": True},
+}
 
 BATCH = {"type": "int", "low": 16, "high": 512, "scale": "log"}
 L2 = {"type": "float", "low": 1e-6, "high": 1e-2, "scale": "log"}
@@ -141,10 +146,10 @@ def run_task(api: Api, task: Task, seed: int) -> dict[str, tuple[int, float]]:
     api.study("old", {"space": OLD_SPACE, "seed": seed})
     api.run("old", task.old, OLD_BUDGET)
     out = {}
-    for arm in ARMS:
+    for arm, warm in ARMS.items():
         body: dict[str, Any] = {"space": task.new_space, "seed": 1000 + seed}
-        if arm != "cold":
-            body["warm_start"] = {"from": "old", "top": TOP, "region": arm == "top+region"}
+        if warm is not None:
+            body["warm_start"] = {"from": "old", **warm}
         api.study("new", body)
         values = api.run("new", task.new, BUDGET)
         out[arm] = (trials_to_good(values), min(values))
@@ -178,8 +183,9 @@ def main() -> None:
         f"Medians over {args.seeds} seeds. Old study: {OLD_BUDGET} coarse-to-fine trials on the old objective; "
         f'each arm then runs {BUDGET} trials on the new one. "trials to good": trials until a value '
         f'<= {THRESHOLD} (optimum 0), {BUDGET + 1} when never, with how many seeds got there; "best": the best '
-        f"value after {BUDGET}. Arms: cold start; warm start from the old study's {TOP} best (`top`); and "
-        "those plus its final region for half of level 0 (`top+region`).\n\n" + table
+        f"value after {BUDGET}. Arms: a cold start; warm starts from the old study's 3 or 10 best "
+        "configurations; and from its 3 best plus its final region for a quarter of a level 0 grown by as much "
+        "(the default region_share).\n\n" + table
     )
     print(record("retune", body))
 

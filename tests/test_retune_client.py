@@ -96,7 +96,7 @@ def test_cli_create_from_an_old_study_then_export_and_import(server: Gunicorn, t
     assert made.returncode == 0, made.stderr
     report = json.loads(made.stdout)["warm_start"]
     assert report["enqueued"] == 4 and report["added_params"] == ["beta", "optimizer"]
-    assert report["region"]["share"] == 0.5
+    assert report["region"]["share"] == 0.25
     refused = hone_command(server.url, "create", "cli-x", "--space", space, "--top", "4")
     assert refused.returncode == 2 and b"--from" in refused.stderr
 

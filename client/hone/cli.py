@@ -82,14 +82,13 @@ def show(client: Client, args: argparse.Namespace) -> int:
 
 def create(client: Client, args: argparse.Namespace) -> int:
     warm_start = None
+    given = {"top": args.top, "region_share": args.region_share, "out_of_bounds": args.out_of_bounds}
     if args.warm_from is not None:
-        warm_start = {"from": args.warm_from, "top": args.top, "region": args.region}
-        warm_start.update(out_of_bounds=args.out_of_bounds, region_share=args.region_share)
-    elif args.region or args.top is not None:
-        print("hone: error: --top and --region go with --from OLD_STUDY", file=sys.stderr)
+        warm_start = {"from": args.warm_from, "region": args.region}
+        warm_start.update({key: value for key, value in given.items() if value is not None})
+    elif args.region or any(value is not None for value in given.values()):
+        print("hone: error: --top, --region, --region-share and --out-of-bounds go with --from OLD", file=sys.stderr)
         return 2
-    if warm_start is not None and warm_start["top"] is None:
-        warm_start.pop("top")
     study = client.study(args.name, args.space, warm_start=warm_start, **spec_options(args))
     print_json(study.info().data)
     return 0
@@ -279,10 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("--from", dest="warm_from", metavar="OLD", help="hand out OLD's best configurations first")
     warm.add_argument("--top", type=int, help="how many of OLD's best configurations (default 10)")
     warm.add_argument("--region", action="store_true", help="draw a share of level 0 inside OLD's final region")
-    warm.add_argument("--region-share", type=float, default=0.5, help="that share (default 0.5)")
-    warm.add_argument(
-        "--out-of-bounds", choices=["clip", "skip"], default="clip", help="a value outside the new space (default clip)"
-    )
+    warm.add_argument("--region-share", type=float, help="that share (default 0.25)")
+    warm.add_argument("--out-of-bounds", choices=["clip", "skip"], help="a value outside the new space (default clip)")
     command("export", export, "write the whole study to stdout as NDJSON: hone export NAME > study.ndjson")
     imports = command("import", import_, "create study NAME from an export on stdin: hone import NAME < study.ndjson")
     imports.add_argument(

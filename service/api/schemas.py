@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 from ..domain.space import NumericParam, Scale
 from ..domain.study import STUDY_NAME
 from ..domain.trial import MAX_ERROR, TrialState
+from ..usecases.studies import DEFAULT_REGION_SHARE, DEFAULT_WARM_TOP
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 WORKER_ID = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces: safe in logs and headers
@@ -143,16 +144,17 @@ class WarmStartSchema(Strict):
         metadata={"description": "The earlier study whose best configurations (and region) to start from."},
     )
     top = fields.Integer(
-        load_default=10, strict=True, metadata={"description": "How many of its best configurations to hand out first."}
+        load_default=DEFAULT_WARM_TOP,
+        strict=True, metadata={"description": "How many of its best configurations to hand out first."}
     )
     region = fields.Boolean(
         load_default=False,
         metadata={"description": "coarse_to_fine: draw a share of level 0 inside its final region, the rest anywhere."},
     )
     region_share = fields.Float(
-        load_default=0.5,
+        load_default=DEFAULT_REGION_SHARE,
         validate=validate.Range(min=0.0, max=1.0, min_inclusive=False, max_inclusive=False),
-        metadata={"description": "The share of level 0 drawn inside the inherited region."},
+        metadata={"description": "The share of level 0 drawn inside the inherited region (level 0 grows by it)."},
     )
     out_of_bounds = fields.String(
         load_default="clip",

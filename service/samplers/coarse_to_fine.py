@@ -150,6 +150,14 @@ class CoarseToFineSampler(Sampler):
             u = self._sobol(state.level, max(draw.index - state.level_start, 0))
         return self.space.decode(self._in_region(u, box, keep))
 
+    def warm_state(self, region: Mapping[str, Any]) -> dict[str, Any]:
+        """The initial state of a warm start: level 0 grows by the draws the inherited region
+        takes (`region["share"]` of it), so its whole-space draws stay as many as a cold start's."""
+        state = self.initial_state()
+        state["budget"] = math.ceil(state["budget"] / (1 - region["share"]))
+        state["warm"] = dict(region)
+        return state
+
     @staticmethod
     def _warm_region(rng: np.random.Generator, state: SamplerState) -> Mapping[str, Any] | None:
         """The region a warm start inherited from an earlier study, for its share of level 0's

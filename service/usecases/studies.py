@@ -16,13 +16,15 @@ from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
+from ..samplers.coarse_to_fine import CoarseToFineSampler
 from ..storage.keys import StudyKeys
 from ..storage.records import decode_stored, enqueued_payload
 from ..storage.store import StaleStudy, Store, StudyHeader
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
 DEFAULT_WARM_TOP = 10  # the old study's best ten: enough to re-find its optimum, few against any budget
-DEFAULT_REGION_SHARE = 0.5  # half of level 0 in the old region, half watching for it to have gone stale
+# A quarter of level 0 in the old region, on top of the usual whole-space draws that notice it went stale.
+DEFAULT_REGION_SHARE = 0.25
 WARM_START_SOURCE = "warm_start"  # the source of a trial whose params came from an earlier study
 
 
@@ -101,7 +103,8 @@ class Studies:
         if body.get("warm_start") and self.store.header(name) is None:
             warm = self._warm_start(name, spec, seed, body["warm_start"])
             if warm.region is not None:
-                state["warm"] = warm.region
+                assert isinstance(sampler, CoarseToFineSampler)  # _warm_start refuses a region otherwise
+                state = sampler.warm_state(warm.region)
         created, stored = self.store.create_study(
             name,
             secrets.token_hex(6),
