@@ -88,10 +88,18 @@ def _tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    dict: "an object",
+    list: "a list",
+}
+
+
 def _describe(types: type | tuple[type, ...]) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object"}
-    names[list] = "a list"
-    return " or ".join(names.get(t, t.__name__) for t in _tuple(types))
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in _tuple(types))
 
 
 def _invalid(line: int, message: str) -> InvalidInput:
