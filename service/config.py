@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .access import Token, parse_tokens
+from .domain.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Limits:
     # An import streams (memory stays bounded); this only stops a runaway upload. A 10M-trial
     # study (the trial limit) exports to about 4 GB at some 400 B per trial.
     max_import_bytes: int = 8 << 30
+
+    def check_page_size(self, limit: int) -> None:
+        if limit > self.max_page_size:
+            raise InvalidInput(f"limit must be at most {self.max_page_size}", code="invalid_limit")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from service.domain.projection import OutOfBounds, project_configurations, project_region
 from service.domain.space import SearchSpace
-from service.storage.portable import PortableTrial, portable, record_of
+from service.domain.stored import DrawRecord, PortableTrial, StoredTrial
+from service.domain.trial import TrialState
+from service.storage.records import decode_portable, encode_record
 
 OLD = SearchSpace.from_list(
     [
@@ -101,34 +103,37 @@ def test_a_projected_region_is_a_proper_box_of_the_new_unit_cube(
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-
-
-@given(
-    st.builds(
-        PortableTrial,
-        number=st.integers(0, 10**7),
-        packed=st.lists(st.one_of(st.none(), finite, st.integers(-(10**6), 10**6), st.text(max_size=5)), max_size=4),
-        source=st.sampled_from(["coarse_to_fine", "grid", "enqueued", "warm_start", "optuna"]),
-        level=st.one_of(st.none(), st.integers(0, 50)),
-        attempt=st.integers(0, 3),
-        retry_of=st.one_of(st.none(), st.integers(0, 100)),
-        retry_failed=st.booleans(),
-        worker=st.one_of(st.none(), st.text(max_size=10)),
-        asked_ms=st.integers(0, 2**45),
-        state=st.sampled_from(["running", "complete", "failed", "pruned", "expired"]),
-        finished_ms=st.integers(0, 2**45),
-        value=st.one_of(st.none(), finite),
-        error=st.one_of(st.none(), st.text(max_size=20)),
-        requeued=st.booleans(),
-        note=st.none(),
-        curve=st.just(()),
-    )
+draws = st.builds(
+    DrawRecord,
+    packed=st.lists(st.one_of(st.none(), finite, st.integers(-(10**6), 10**6), st.text(max_size=5)), max_size=4),
+    source=st.sampled_from(["coarse_to_fine", "grid", "enqueued", "warm_start", "optuna"]),
+    level=st.one_of(st.none(), st.integers(0, 50)),
+    attempt=st.integers(0, 3),
+    retry_of=st.one_of(st.none(), st.integers(0, 100)),
+    retry_failed=st.booleans(),
 )
+
+
+@st.composite
+def portable_trials(draw: Any) -> PortableTrial:
+    state = draw(st.sampled_from(list(TrialState)))
+    finished = state is not TrialState.RUNNING
+    trial = StoredTrial(
+        number=draw(st.integers(0, 10**7)),
+        draw=draw(draws),
+        asked_ms=draw(st.integers(0, 2**45)),
+        worker=draw(st.one_of(st.none(), st.text(max_size=10))),
+        state=state,
+        value=draw(st.one_of(st.none(), finite)) if finished else None,
+        error=draw(st.one_of(st.none(), st.text(max_size=20))) if finished else None,
+        finished_ms=draw(st.integers(0, 2**45)) if finished else None,
+    )
+    return PortableTrial(trial, finished and draw(st.booleans()))
+
+
+@given(portable_trials())
 def test_a_record_survives_its_portable_form(trial: PortableTrial) -> None:
-    if trial.state == "running":
-        trial = PortableTrial(
-            **{**trial.__dict__, "finished_ms": None, "value": None, "error": None, "requeued": False}
-        )
-    record = record_of(trial)
-    assert portable(trial.number, record, None, []) == trial
-    assert record_of(portable(trial.number, record, None, [])) == record
+    record = encode_record(trial)
+    again = decode_portable(trial.trial.number, record, None, [])
+    assert again == trial
+    assert encode_record(again) == record

@@ -1,60 +1,84 @@
-"""The compact stored form of a trial (see lua/_prelude.lua) and its decoding into a Trial."""
+"""How stored values are written in Redis, and read back: the one place that knows the encoding.
+
+Trial record (see lua/_prelude.lua): `<ask JSON>` while running, `<ask JSON>\\n<result JSON>`
+once finished, with compact keys:
+  ask:    p packed params, o source, l level, a attempt, r retry of, rf retry on failure,
+          t asked ms, w worker
+  result: s state, v value, e error, f finished ms, q requeued (expired and offered again)
+
+Where JSON meets Lua. Lua's cjson would round floats if a script re-encoded a record, so the
+scripts never do: they splice text written here. Three values cross as JSON object members
+without braces, and this module is the only place that cuts them so:
+  - `draw_members`: a draw prepared ahead; ask.lua wraps it with the asker (t, w), as `ask_record` does;
+  - `result_members`: a tell's result; tell.lua puts the finish time (and a pruned trial's value) in front;
+  - `region_members`: a level's region record; advance.lua puts level, version, start and time in front.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from ..domain.space import SearchSpace
-from ..domain.trial import Outcome, Trial, TrialState
+from ..domain.stored import DrawRecord, PortableTrial, RegionRecord, StoredTrial
+from ..domain.trial import Outcome, TrialState
 
-
-@dataclass(frozen=True)
-class StoredTrial:
-    """A trial as stored: its record, lease deadline (ms, running trials only) and note."""
-
-    number: int
-    record: str
-    deadline_ms: float | None = None
-    note: str | None = None
-
-
+ENQUEUED = "enqueued"  # the source of a configuration queued by hand
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_plain = json.JSONEncoder(separators=(",", ":")).encode
+# A study's spec is compared as stored text: sorted keys make equal specs equal strings.
+_canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
-def draw_fields(
-    packed_params: Sequence[Any],
-    *,
-    source: str,
-    level: int | None,
-    attempt: int = 0,
-    retry_of: int | None = None,
-    retry_failed: bool = False,
-) -> str:
-    """The members of an ask record that describe the configuration, without braces: a draw
-    prepared ahead is stored in this form and ask.lua adds the asker, as `ask_record` does."""
-    record: dict[str, Any] = {"p": list(packed_params), "o": source}
-    if level is not None:
-        record["l"] = level
-    if attempt:
-        record["a"] = attempt
-    if retry_of is not None:
-        record["r"] = retry_of
-    if retry_failed:
+def encode_json(value: Any) -> str:
+    """A sampler state, a warm start report: compact JSON."""
+    return _plain(value)
+
+
+def decode_json(text: str) -> Any:
+    return json.loads(text)
+
+
+def encode_spec(spec: Mapping[str, Any]) -> str:
+    return _canonical(spec)
+
+
+def encode_enqueued(params: Mapping[str, Any], source: str) -> str:
+    """A queued configuration: its params JSON, or `[source, params]` when something other than
+    a hand enqueue (a warm start) chose it; params are always an object, so the forms never clash."""
+    return _plain(dict(params) if source == ENQUEUED else [source, dict(params)])
+
+
+def decode_enqueued(payload: str) -> tuple[dict[str, Any], str]:
+    """(params, source) of a queued configuration."""
+    data = json.loads(payload)
+    if isinstance(data, list):
+        return data[1], data[0]
+    return data, ENQUEUED
+
+
+def draw_members(draw: DrawRecord) -> str:
+    """The members of an ask record that describe its configuration, without braces."""
+    record: dict[str, Any] = {"p": list(draw.packed), "o": draw.source}
+    if draw.level is not None:
+        record["l"] = draw.level
+    if draw.attempt:
+        record["a"] = draw.attempt
+    if draw.retry_of is not None:
+        record["r"] = draw.retry_of
+    if draw.retry_failed:
         record["rf"] = 1
     return _compact(record)[1:-1]
 
 
-def ask_record(fields: str, *, worker: str | None, asked_ms: int) -> str:
-    """A running trial's record: its draw fields, when it was asked and by whom."""
+def ask_record(draw: DrawRecord, *, worker: str | None, asked_ms: int) -> str:
+    """A running trial's record: its draw, when it was asked and by whom."""
     asker = f',"t":{asked_ms}' if worker is None else f',"t":{asked_ms},"w":{_compact(worker)}'
-    return "{" + fields + asker + "}"
+    return "{" + draw_members(draw) + asker + "}"
 
 
-def result_body(outcome: Outcome) -> str:
-    """The result JSON without its opening brace: tell.lua puts the finish time in front."""
+def result_members(outcome: Outcome) -> str:
+    """A told outcome's result JSON without its opening brace."""
     result: dict[str, Any] = {"s": outcome.state.value}
     if outcome.value is not None:
         result["v"] = outcome.value
@@ -63,52 +87,74 @@ def result_body(outcome: Outcome) -> str:
     return _compact(result)[1:]
 
 
-ENQUEUED = "enqueued"  # the source of a configuration queued by hand
+def region_members(region: RegionRecord) -> str:
+    """A new level's region record without its opening brace."""
+    return _compact({"by": region.by, "note": region.note, "state": region.state})[1:]
 
 
-def enqueued_payload(params: Mapping[str, Any], source: str = ENQUEUED) -> str:
-    """A queued configuration as stored: its params JSON, or `[source, params]` when something
-    other than a hand enqueue (a warm start) chose it; params are always an object, so the two
-    forms cannot be confused."""
-    return _compact(dict(params) if source == ENQUEUED else [source, dict(params)])
+def decode_draw(ask: Mapping[str, Any]) -> DrawRecord:
+    return DrawRecord(ask["p"], ask["o"], ask.get("l"), ask.get("a", 0), ask.get("r"), bool(ask.get("rf")))
 
 
-def parse_enqueued(payload: str) -> tuple[dict[str, Any], str]:
-    """(params, source) of a queued configuration."""
-    data = json.loads(payload)
-    if isinstance(data, list):
-        return data[1], data[0]
-    return data, ENQUEUED
+def decode_retried(ask_text: str, number: int) -> DrawRecord:
+    """The draw of trial `number`, as the next attempt at its configuration."""
+    ask = json.loads(ask_text)
+    return DrawRecord(ask["p"], ask["o"], ask.get("l"), ask.get("a", 0) + 1, number, bool(ask.get("rf")))
 
 
-def parse_ask(text: str) -> dict[str, Any]:
-    return json.loads(text)
-
-
-def decode_trial(
-    number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None, note: str | None = None
-) -> Trial:
+def decode_trial(number: int, record: str, deadline_ms: float | None = None, note: str | None = None) -> StoredTrial:
     ask_text, _, result_text = record.partition("\n")
     ask = json.loads(ask_text)
     result = json.loads(result_text) if result_text else {}
-    state = TrialState(result.get("s", "running"))
-    return Trial(
+    return StoredTrial(
         number=number,
-        params=space.unpack(ask["p"]),
-        state=state,
-        value=result.get("v"),
+        draw=decode_draw(ask),
+        asked_ms=ask["t"],
         worker=ask.get("w"),
-        asked_at=ask["t"] / 1000,
-        finished_at=result["f"] / 1000 if "f" in result else None,
-        source=ask["o"],
-        level=ask.get("l"),
-        attempt=ask.get("a", 0),
-        retry_of=ask.get("r"),
+        state=TrialState(result.get("s", "running")),
+        value=result.get("v"),
         error=result.get("e"),
-        lease_expires_at=lease_deadline_ms / 1000 if lease_deadline_ms and state is TrialState.RUNNING else None,
+        finished_ms=result.get("f"),
+        deadline_ms=deadline_ms,
         note=note,
     )
 
 
-def decode_stored(stored: StoredTrial, space: SearchSpace) -> Trial:
-    return decode_trial(stored.number, stored.record, space, stored.deadline_ms, stored.note)
+def decode_region(text: str) -> RegionRecord:
+    record = json.loads(text)
+    return RegionRecord(record["by"], record["note"], record["state"], record["at"], record["start"])
+
+
+def decode_portable(number: int, record: str, note: str | None, curve: list[tuple[int, float]]) -> PortableTrial:
+    """A stored trial as an export carries it."""
+    _, _, result_text = record.partition("\n")
+    requeued = bool(json.loads(result_text).get("q")) if result_text else False
+    return PortableTrial(decode_trial(number, record, note=note), requeued, tuple(curve))
+
+
+def encode_record(portable: PortableTrial) -> str:
+    """The record an imported trial is stored as: what ask and tell (or expiry) would have written."""
+    trial = portable.trial
+    record = ask_record(trial.draw, worker=trial.worker, asked_ms=trial.asked_ms)
+    if trial.state is TrialState.RUNNING:
+        return record
+    members = result_members(Outcome(trial.state, trial.value, trial.error))
+    if portable.requeued:
+        members = members[:-1] + ',"q":1}'
+    return record + '\n{"f":' + str(trial.finished_ms) + "," + members
+
+
+def encode_region(level: int, region: RegionRecord) -> str:
+    """An imported level's region record, as advance.lua writes one (the version, which nothing
+    reads back, is the level's own number)."""
+    head = f'{{"level":{level},"version":{level},"start":{region.first_draw},"at":{region.created_ms},'
+    return head + region_members(region)
+
+
+def curve_member(step: int, value: float) -> str:
+    """A learning-curve point as report.lua stores it: `<step>:<value>`."""
+    return f"{step}:{value!r}"
+
+
+def decode_curve(points: list[str]) -> list[tuple[int, float]]:
+    return [(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)]

@@ -24,16 +24,24 @@ from typing import Any
 
 from ..config import Limits
 from ..domain.errors import InvalidInput, LimitExceeded, NotFound, SpaceError
+from ..domain.stored import (
+    DrawRecord,
+    ImportChunk,
+    LevelRow,
+    PortableTrial,
+    QueuedSlot,
+    RegionRecord,
+    SlotKind,
+    StoredTrial,
+)
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import MAX_ERROR, TrialState
 from ..pruners import plan
 from ..samplers import make_sampler
 from ..storage.keys import StudyKeys
-from ..storage.portable import ImportChunk, LevelRecord, PortableTrial, QueuedSlot
-from ..storage.records import enqueued_payload, parse_enqueued
 from ..storage.store import Store
 from .controls import MAX_NOTE
-from .studies import Studies, spec_json
+from .studies import Studies
 
 FORMAT = "hone-study"
 FORMAT_VERSION = 1
@@ -42,7 +50,7 @@ LEVEL_PAGE = 100  # sampler levels per read; a long study has a few hundred
 CHUNK_WRITES = 2000  # writes per import script: each call stays a few milliseconds, Redis stays responsive
 DEAD_IMPORT_MS = 3_600_000  # an import not published within an hour died; the next import of the name sweeps it
 MAX_SOURCE = 64  # a trial's source is a sampler's name or a word like enqueued
-QUEUE_KINDS = ("retry", "enqueued", "draw")
+QUEUE_KINDS = (SlotKind.RETRY.value, SlotKind.ENQUEUED.value, SlotKind.LOST_DRAW.value)
 
 
 def _line(row: Mapping[str, Any]) -> str:
@@ -134,12 +142,11 @@ class Portability:
         line); the lines are read as they are consumed. A study written to meanwhile is exported
         as it was when each page was read: pause it first for an exact copy."""
         handle = self.studies.refresh(name)
-        header = self.store.header(name)
-        if header is None or header.uid != handle.uid:
-            raise NotFound(f"no study named {name!r}", code="study_not_found")
-        fields = header.fields
-        level = int(fields.get("level", 0))
-        seq = int(fields.get("seq", 0))
+        try:
+            header = self.store.current_header(handle.keys)
+        except NotFound:
+            raise NotFound(f"no study named {name!r}", code="study_not_found") from None
+        level, seq = header.state.level, header.trials_total
         study = {
             "kind": "study",
             "format": FORMAT,
@@ -150,17 +157,17 @@ class Portability:
             "created_ms": header.created_ms,
             "seed": header.seed,
             "paused": header.paused,
-            "note": fields.get("note"),
+            "note": header.note,
             "trials_total": seq,
             "sampler": {
                 "level": level,
-                "version": int(fields.get("sver", 0)),
-                "level_start": int(fields.get("lstart", 0)),
-                "cursor": int(fields.get("cursor", 0)),
-                "state": json.loads(fields["sstate"]),
+                "version": header.state.version,
+                "level_start": header.state.level_start,
+                "cursor": header.draws_taken,
+                "state": dict(header.state.data),
             },
-            "warm_start": json.loads(fields["warm_start"]) if "warm_start" in fields else None,
-            "imported": json.loads(fields["imported"]) if "imported" in fields else None,
+            "warm_start": header.warm_start,
+            "imported": header.imported,
         }
         return self._lines(handle.keys, handle.spec, study, level, seq)
 
@@ -170,15 +177,15 @@ class Portability:
         for first in range(0, level + 1, LEVEL_PAGE):
             for row in self.store.levels(keys, list(range(first, min(first + LEVEL_PAGE, level + 1)))):
                 levels += 1
-                region = json.loads(row.region) if row.region is not None else None
+                region = row.region
                 yield _line(
-                    {"kind": "level", "level": row.level, "region": region, "asked": row.asked}
-                    | {"done": row.done, "best": row.best}
+                    {"kind": "level", "level": row.level, "asked": row.asked, "done": row.done, "best": row.best}
+                    | {"region": _region_row(region) if region is not None else None}
                 )
         counts: Counter[str] = Counter()
         for first in range(0, seq, EXPORT_PAGE):
             for trial in self.store.export_trials(keys, range(first, min(first + EXPORT_PAGE, seq))):
-                counts[trial.state] += 1
+                counts[trial.trial.state.value] += 1
                 yield _line(_trial_row(trial, spec))
         queued = 0
         while True:
@@ -216,20 +223,20 @@ class Portability:
         lease_ms = int(spec.lease_seconds * 1000)
         counts: Counter[str] = Counter()
         levels = regions = queued = 0
-        chunk = ImportChunk.empty()
+        chunk = ImportChunk()
         end: _Row | None = None
         for row in rows:
             kind = row.data.get("kind")
             if kind == "trial":
                 trial = _trial_from(row, spec, head.trials_total, self.limits)
-                counts[trial.state] += 1
-                running = trial.state == TrialState.RUNNING.value
+                counts[trial.trial.state.value] += 1
+                running = trial.trial.state is TrialState.RUNNING
                 chunk.trials.append((trial, _now_ms() + lease_ms if running else None))
                 chunk.pruner.extend(_pruner_entries(spec, trial))
             elif kind == "level":
                 level = _level_from(row, head.level)
                 levels += 1
-                regions += level.region_json is not None
+                regions += level.region is not None
                 chunk.levels.append(level)
             elif kind == "queued":
                 queued += 1
@@ -241,7 +248,7 @@ class Portability:
                 raise row.fail(f"unknown kind {kind!r}")
             if chunk.size() >= CHUNK_WRITES:
                 self.store.import_chunk(keys, chunk)
-                chunk = ImportChunk.empty()
+                chunk = ImportChunk()
         if end is None:
             raise InvalidInput("the stream stops before its end line: it is truncated", code="truncated_import")
         extra = next(rows, None)
@@ -318,11 +325,11 @@ class _Study:
         """The study key's fields, as create.lua and the scripts since would have left them."""
         sampler = make_sampler(self.spec, self.seed)
         fields: dict[str, Any] = {
-            "spec": spec_json(self.spec),
+            "spec": self.spec.to_dict(),
             "created": self.created_ms,
             "seed": self.seed,
             "max_retries": self.spec.max_retries,
-            "sstate": json.dumps(self.state),
+            "sstate": self.state,
             "seq": self.trials_total,
             "cursor": self.sampler["cursor"],
             "level": self.level,
@@ -331,7 +338,7 @@ class _Study:
             "pseq": queued,
             "eseq": queued,
             "paused": int(self.paused),
-            "imported": json.dumps({"from": self.source_name, "at": _now_ms(), "format_version": FORMAT_VERSION}),
+            "imported": {"from": self.source_name, "at": _now_ms(), "format_version": FORMAT_VERSION},
         }
         size = sampler.size()
         if size is not None:
@@ -339,31 +346,32 @@ class _Study:
         if self.note is not None:
             fields["note"] = self.note
         if self.warm_start is not None:
-            fields["warm_start"] = json.dumps(self.warm_start)
+            fields["warm_start"] = self.warm_start
         for state in TrialState:
             fields[f"n_{state.value}"] = counts.get(state.value, 0)
         return fields
 
 
-def _trial_row(trial: PortableTrial, spec: StudySpec) -> dict[str, Any]:
+def _trial_row(portable: PortableTrial, spec: StudySpec) -> dict[str, Any]:
+    trial, draw = portable.trial, portable.trial.draw
     return {
         "kind": "trial",
         "number": trial.number,
-        "params": spec.space.unpack(trial.packed),
-        "state": trial.state,
+        "params": spec.space.unpack(draw.packed),
+        "state": trial.state.value,
         "value": trial.value,
         "error": trial.error,
-        "source": trial.source,
-        "level": trial.level,
-        "attempt": trial.attempt,
-        "retry_of": trial.retry_of,
-        "retry_failed": trial.retry_failed,
-        "requeued": trial.requeued,
+        "source": draw.source,
+        "level": draw.level,
+        "attempt": draw.attempt,
+        "retry_of": draw.retry_of,
+        "retry_failed": draw.retry_failed,
+        "requeued": portable.requeued,
         "worker": trial.worker,
         "asked_ms": trial.asked_ms,
         "finished_ms": trial.finished_ms,
         "note": trial.note,
-        "reports": [list(point) for point in trial.curve],
+        "reports": [list(point) for point in portable.curve],
     }
 
 
@@ -412,24 +420,26 @@ def _trial_from(row: _Row, spec: StudySpec, trials_total: int, limits: Limits) -
         if curve and point[0] <= curve[-1][0]:
             raise row.fail("reports must be in increasing step order")
         curve.append((point[0], float(point[1])))
-    return PortableTrial(
-        number=number,
+    draw = DrawRecord(
         packed=spec.space.pack(params),
         source=source,
         level=row.count("level", optional=True),
         attempt=row.count("attempt"),
         retry_of=row.count("retry_of", optional=True),
         retry_failed=row.get("retry_failed", bool),
-        worker=row.get("worker", str, optional=True),
+    )
+    trial = StoredTrial(
+        number=number,
+        draw=draw,
         asked_ms=row.count("asked_ms"),
-        state=state,
-        finished_ms=finished_ms,
+        worker=row.get("worker", str, optional=True),
+        state=TrialState(state),
         value=value,
         error=error,
-        requeued=row.get("requeued", bool),
+        finished_ms=finished_ms,
         note=note,
-        curve=tuple(curve),
     )
+    return PortableTrial(trial, row.get("requeued", bool), tuple(curve))
 
 
 def _pruner_entries(spec: StudySpec, trial: PortableTrial) -> Iterator[tuple[str, int, int, float]]:
@@ -437,48 +447,59 @@ def _pruner_entries(spec: StudySpec, trial: PortableTrial) -> Iterator[tuple[str
     for step, value in trial.curve:
         report = plan(spec.pruner, step)
         if report.mode == "median":
-            yield ("step", step, trial.number, value)
+            yield ("step", step, trial.trial.number, value)
         for rung in report.rungs:
-            yield ("rung", rung, trial.number, value)
+            yield ("rung", rung, trial.trial.number, value)
 
 
-def _level_from(row: _Row, current: int) -> LevelRecord:
+def _region_row(region: RegionRecord) -> dict[str, Any]:
+    return {"by": region.by, "note": region.note, "state": dict(region.state)} | {
+        "created_ms": region.created_ms,
+        "first_draw": region.first_draw,
+    }
+
+
+def _level_from(row: _Row, current: int) -> LevelRow:
     level = row.count("level")
     if level > current:
         raise row.fail(f"level {level} is past the sampler's level {current}")
-    region = row.get("region", dict, optional=True)
-    if (region is None) != (level == 0):
+    given = row.get("region", dict, optional=True)
+    if (given is None) != (level == 0):
         raise row.fail("every level but 0 has a region record")
-    return LevelRecord(
-        level=level,
-        region_json=json.dumps(region, separators=(",", ":")) if region is not None else None,
-        asked=row.count("asked"),
-        done=row.count("done"),
-        best=row.number_value("best"),
-    )
+    region = None
+    if given is not None:
+        record = _Row(row.number, given)
+        region = RegionRecord(
+            by=record.get("by", str),
+            note=record.get("note", str),
+            state=record.get("state", dict),
+            created_ms=record.count("created_ms"),
+            first_draw=record.count("first_draw"),
+        )
+    return LevelRow(level, region, row.count("asked"), row.count("done"), row.number_value("best"))
 
 
 def _queued_row(slot: QueuedSlot) -> dict[str, Any]:
-    if slot.kind == "enqueued":
-        assert slot.payload is not None
-        params, source = parse_enqueued(slot.payload)
-        return {"kind": "queued", "what": "enqueued", "params": params, "source": source}
-    return {"kind": "queued", "what": slot.kind, ("trial" if slot.kind == "retry" else "draw"): slot.ident}
+    if slot.kind is SlotKind.ENQUEUED:
+        assert slot.enqueued is not None
+        return {"kind": "queued", "what": "enqueued", "params": dict(slot.enqueued), "source": slot.enqueued_by}
+    which = "trial" if slot.kind is SlotKind.RETRY else "draw"
+    return {"kind": "queued", "what": slot.kind.value, which: slot.ident}
 
 
 def _queued_from(row: _Row, spec: StudySpec, trials_total: int) -> QueuedSlot:
     what = row.get("what", str)
-    if what == "enqueued":
+    if what == SlotKind.ENQUEUED.value:
         try:
             params = spec.space.normalize(row.get("params", dict))
         except SpaceError as exc:
             raise row.fail(exc.message) from None
-        return QueuedSlot("enqueued", 0, enqueued_payload(params, row.get("source", str)))
-    if what == "retry":
+        return QueuedSlot(SlotKind.ENQUEUED, enqueued=params, enqueued_by=row.get("source", str))
+    if what == SlotKind.RETRY.value:
         trial = row.count("trial")
         if trial >= trials_total:
             raise row.fail(f"trial {trial} is past the study's {trials_total} trial numbers")
-        return QueuedSlot("retry", trial)
-    if what == "draw":
-        return QueuedSlot("draw", row.count("draw"))
+        return QueuedSlot(SlotKind.RETRY, trial)
+    if what == SlotKind.LOST_DRAW.value:
+        return QueuedSlot(SlotKind.LOST_DRAW, row.count("draw"))
     raise row.fail(f"'what' must be one of {', '.join(QUEUE_KINDS)}")

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ..config import Limits
-from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, StaleStudy
 from ..domain.projection import OutOfBounds, project_configurations, project_region
+from ..domain.stored import StudyHeader
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..samplers.coarse_to_fine import CoarseToFineSampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_stored, enqueued_payload
-from ..storage.store import StaleStudy, Store, StudyHeader
+from ..storage.store import Store
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
 DEFAULT_WARM_TOP = 10  # the old study's best ten: enough to re-find its optimum, few against any budget
 # A quarter of level 0 in the old region, on top of the usual whole-space draws that notice it went stale.
 DEFAULT_REGION_SHARE = 0.25
-WARM_START_SOURCE = "warm_start"  # the source of a trial whose params came from an earlier study
 
 
 @dataclass(frozen=True)
@@ -46,28 +46,36 @@ class WarmStart:
     first, and the inherited region of level 0 (None: level 0 covers the whole space)."""
 
     report: dict[str, Any]
-    queued: tuple[str, ...]
+    queued: tuple[dict[str, Any], ...]
     region: dict[str, Any] | None
 
 
-def warm_note(fields: Mapping[str, str]) -> str | None:
+def warm_note(header: StudyHeader) -> str | None:
     """Level 0's note when a warm start gave it an inherited region."""
-    if "warm_start" not in fields:
-        return None
-    region = json.loads(fields["warm_start"]).get("region")
+    region = header.warm_start.get("region") if header.warm_start else None
     return region["note"] if region else None
 
 
-def spec_json(spec: StudySpec) -> str:
-    return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
-def _points(header: StudyHeader) -> dict[str, int] | None:
-    """A finite sampler's points (a grid's), and how many were never handed out yet."""
-    limit = header.fields.get("draw_limit")
-    if limit is None:
-        return None
-    return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+class UsesStudies(Protocol):
+    studies: Studies
+
+
+U = TypeVar("U", bound=UsesStudies)
+
+
+def on_study(method: Callable[Concatenate[U, StudyHandle, P], R]) -> Callable[Concatenate[U, str, P], R]:
+    """Turn a use case written for a study's handle into one called with the study's name:
+    `@on_study def best(self, handle)` is called as `best(name)`. See `Studies.run`."""
+
+    @functools.wraps(method)
+    def on_named(self: U, name: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.studies.run(name, lambda handle: method(self, handle, *args, **kwargs))
+
+    return on_named
 
 
 class Studies:
@@ -105,19 +113,19 @@ class Studies:
             if warm.region is not None:
                 assert isinstance(sampler, CoarseToFineSampler)  # _warm_start refuses a region otherwise
                 state = sampler.warm_state(warm.region)
-        created, stored = self.store.create_study(
+        stored = self.store.create_study(
             name,
             secrets.token_hex(6),
-            spec_json(spec),
+            spec.to_dict(),
             seed,
             spec.max_retries,
             sampler.size(),
-            json.dumps(state),
-            warm_start=json.dumps(warm.report) if warm else "",
+            state,
+            warm_start=warm.report if warm else None,
             queued=warm.queued if warm else (),
         )
-        if not created:
-            stored_spec = StudySpec.from_dict(json.loads(stored))
+        if stored is not None:
+            stored_spec = StudySpec.from_dict(stored)
             differences = stored_spec.differences(spec)
             if differences:
                 raise Conflict(
@@ -125,7 +133,7 @@ class Studies:
                     code="study_exists",
                     details={"differences": differences},
                 )
-        return self.get(name), created
+        return self.get(name), stored is None
 
     def _warm_start(self, name: str, spec: StudySpec, seed: int, options: Mapping[str, Any]) -> WarmStart:
         """The best configurations of an earlier study projected onto this spec's space, and its
@@ -141,18 +149,15 @@ class Studies:
             raise InvalidInput(
                 f"warm_start.top must be between 0 and {self.limits.max_enqueue_count}", code="invalid_warm_start"
             )
+        missing = InvalidInput(f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found")
         try:
             source = self.refresh(source_name)
+            header = self.store.current_header(source.keys)
         except NotFound:
-            raise InvalidInput(
-                f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found"
-            ) from None
-        header = self.store.header(source_name)
-        if header is None or header.uid != source.uid:
-            raise InvalidInput(f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found")
+            raise missing from None
         old_space = source.spec.space
         rows = self.store.top(source.keys, source.spec.direction.value, top) if top else []
-        best = [decode_stored(row, old_space).params for row in rows]
+        best = [row.to_trial(old_space).params for row in rows]
         policy = OutOfBounds(options.get("out_of_bounds", OutOfBounds.CLIP))
         projected = project_configurations(best, old_space, spec.space, policy, seed)
         report: dict[str, Any] = {
@@ -166,14 +171,9 @@ class Studies:
         region = None
         if wants_region:
             share = options.get("region_share", DEFAULT_REGION_SHARE)
-            level = int(header.fields.get("level", 0))
-            old_state = json.loads(header.fields["sstate"])
-            inherited = project_region(
-                {**old_state.get("bounds", {}), **old_state.get("box", {})},
-                {**old_state.get("allowed", {}), **old_state.get("keep", {})},
-                old_space,
-                spec.space,
-            )
+            level = header.state.level
+            final = source.sampler.region(header.state.data)
+            inherited = project_region(final.box, final.keep, old_space, spec.space)
             if inherited is None:
                 note = f"the whole space: study {source_name!r} ended on a region this space does not narrow"
             else:
@@ -183,11 +183,10 @@ class Studies:
                     f"{source_name!r} (its level {level}): {inherited.describe(spec.space)}"
                 )
             report["region"] = {"share": share if region else 0.0, "from_level": level, "note": note}
-        queued = tuple(enqueued_payload(p, WARM_START_SOURCE) for p in projected.configurations)
-        return WarmStart(report, queued, region)
+        return WarmStart(report, projected.configurations, region)
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
-        spec = StudySpec.from_dict(json.loads(header.spec_json))
+        spec = StudySpec.from_dict(header.spec)
         return StudyHandle(
             name=header.name,
             uid=header.uid,
@@ -214,46 +213,54 @@ class Studies:
             self._cache[name] = handle
         return handle
 
-    def with_handle(self, name: str, action: Any) -> Any:
-        """Run action(handle); if the cached study went stale, reload it and run once more."""
+    def run(self, name: str, action: Callable[[StudyHandle], R]) -> R:
+        """action(handle). The handle comes from this process's cache; when storage finds the
+        cached study stale (deleted, or deleted and created again), reload it and act once more."""
         try:
             return action(self.handle(name))
         except StaleStudy:
             return action(self.refresh(name))
 
     def get(self, name: str) -> Study:
-        def read(handle: StudyHandle) -> Study:
-            self.store.expire(handle.keys)
-            header = self.store.header(name)
-            if header is None or header.uid != handle.uid:
-                raise StaleStudy("no such study", code="study_not_found")
-            top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = decode_stored(top[0], handle.spec.space) if top else None
-            counts = {state: header.counts.get(state.value, 0) for state in TrialState}
-            return Study(
-                name=name,
-                uid=header.uid,
-                spec=handle.spec,
-                created_at=header.created_ms / 1000,
-                paused=header.paused,
-                effective_seed=header.seed,
-                counts=counts,
-                best=best,
-                extra={
-                    "trials_total": int(header.fields.get("seq", 0)),
-                    "note": header.fields.get("note"),
-                    "queued": self.store.pending_count(handle.keys),
-                    "points": _points(header),
-                    "warm_start": json.loads(header.fields["warm_start"]) if "warm_start" in header.fields else None,
-                },
-            )
+        return self.run(name, self._read)
 
-        return self.with_handle(name, read)
+    def _read(self, handle: StudyHandle) -> Study:
+        self.store.expire(handle.keys)
+        header = self.store.current_header(handle.keys)
+        top = self.store.top(handle.keys, handle.spec.direction.value, 1)
+        best = top[0].to_trial(handle.spec.space) if top else None
+        counts = {state: header.counts.get(state.value, 0) for state in TrialState}
+        return Study(
+            name=handle.name,
+            uid=header.uid,
+            spec=handle.spec,
+            created_at=header.created_ms / 1000,
+            paused=header.paused,
+            effective_seed=header.seed,
+            counts=counts,
+            best=best,
+            extra={
+                "trials_total": header.trials_total,
+                "note": header.note,
+                "queued": self.store.pending_count(handle.keys),
+                "points": header.points,
+                "warm_start": header.warm_start,
+            },
+        )
+
+    def names(self, limit: int) -> list[str]:
+        """The first `limit` study names, in name order."""
+        return self.store.study_names(None, limit)
+
+    def storage_ready(self) -> None:
+        """Returns when storage answers; StorageUnavailable otherwise."""
+        self.store.ping()
 
     def list(
         self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
     ) -> tuple[list[Study], str | None]:
         """A page of studies in name order; names that are not `visible` are skipped."""
+        self.limits.check_page_size(limit)
         studies = []
         names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
