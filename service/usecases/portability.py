@@ -494,7 +494,10 @@ def _queued_from(row: _Row, spec: StudySpec, trials_total: int) -> QueuedSlot:
             params = spec.space.normalize(row.get("params", dict))
         except SpaceError as exc:
             raise row.fail(exc.message) from None
-        return QueuedSlot(SlotKind.ENQUEUED, enqueued=params, enqueued_by=row.get("source", str))
+        source = row.get("source", str)
+        if not 1 <= len(source) <= MAX_SOURCE:
+            raise row.fail(f"'source' must be 1-{MAX_SOURCE} characters")
+        return QueuedSlot(SlotKind.ENQUEUED, enqueued=params, enqueued_by=source)
     if what == SlotKind.RETRY.value:
         trial = row.count("trial")
         if trial >= trials_total:
