@@ -297,7 +297,12 @@ class TrialSchema(ma.Schema):
     worker = fields.String(allow_none=True)
     asked_at = Timestamp()
     finished_at = Timestamp(allow_none=True)
-    source = fields.String(metadata={"description": "What chose the params: the sampler's name, enqueued."})
+    source = fields.String(
+        metadata={
+            "description": "What chose the params: the sampler's name (a retry keeps its original's), enqueued, "
+            "or repeat (the region had no configuration left that no trial has)."
+        }
+    )
     level = fields.Integer(allow_none=True, metadata={"description": "Sampler level (coarse-to-fine zoom level)."})
     attempt = fields.Integer(metadata={"description": "0 for a first try; n for the n-th retry of a configuration."})
     retry_of = fields.Integer(allow_none=True)

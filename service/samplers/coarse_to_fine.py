@@ -95,6 +95,15 @@ def _clip_box(low: float, high: float, floor: float) -> list[float]:
     return [low, high]
 
 
+def _reflected(x: float, low: float, high: float) -> float:
+    """x folded into [low, high] by reflection at its edges: a continuous density, no mass on an edge."""
+    width = high - low
+    if width <= 0:
+        return low
+    t = (x - low) % (2 * width)
+    return low + (2 * width - t if t > width else t)
+
+
 class CoarseToFineSampler(Sampler):
     name = "coarse_to_fine"
     options_schema = CoarseToFineOptions
@@ -205,7 +214,9 @@ class CoarseToFineSampler(Sampler):
                     x = (kept[int(rng.integers(len(kept)))] + 0.5) / len(param.choices)
             else:
                 low, high = box.get(param.name, (0.0, 1.0))
-                x = min(max(x + rng.normal(0, JITTER * (high - low)), low), high)
+                # Reflected, not clipped: a clip put every jitter past an edge (and every elite
+                # outside the box) on the edge's one value, so concurrent trials got equal params.
+                x = _reflected(min(max(x, low), high) + rng.normal(0, JITTER * (high - low)), low, high)
             unit.append(x)
         return unit
 

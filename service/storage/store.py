@@ -13,7 +13,9 @@ from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, Sta
 from ..domain.stored import (
     AlreadyTold,
     AskReply,
-    DrawRecord,
+    CommitReply,
+    Committed,
+    Filled,
     Finished,
     Handed,
     Idempotency,
@@ -25,6 +27,7 @@ from ..domain.stored import (
     Recorded,
     RegionRecord,
     Reoffered,
+    Repeated,
     Replay,
     Replayed,
     ReportPlan,
@@ -45,6 +48,8 @@ from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, staging
 from .records import (
     ENQUEUED,
     ask_record,
+    config_fingerprint,
+    config_mark,
     curve_member,
     decode_curve,
     decode_enqueued,
@@ -53,12 +58,12 @@ from .records import (
     decode_region,
     decode_retried,
     decode_trial,
-    draw_members,
     encode_enqueued,
     encode_json,
     encode_record,
     encode_region,
     encode_spec,
+    prepared_draw,
     region_members,
     result_members,
 )
@@ -252,6 +257,7 @@ class Store:
             keys.enqueued,
             keys.levels,
             keys.prepared,
+            keys.configs,
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -322,29 +328,45 @@ class Store:
     def commit(
         self,
         keys: StudyKeys,
-        asked: Sequence[tuple[int, DrawRecord]],
+        asked: Sequence[Filled],
         *,
         worker: str | None,
         asked_ms: int,
         lease_ms: int,
         idempotency: Idempotency | None,
         prepared: Sequence[Prepared] = (),
-    ) -> tuple[int, set[int]]:
-        """Store asked trials and replace the prepared draws (when given); returns (lease
-        deadline ms, numbers whose reservation was lost)."""
-        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
-        script_keys += _held(keys, idempotency)
-        answer = _answer(idempotency, "ask", ",".join(str(number) for number, _ in asked))
+    ) -> CommitReply:
+        """Store asked trials and replace the prepared draws (when given): `Committed`, or,
+        storing nothing, `Repeated` with the fresh draws whose configuration some trial has."""
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.reserved,
+            keys.leases,
+            keys.enqueued,
+            keys.prepared,
+            keys.configs,
+            *_held(keys, idempotency),
+        ]
+        answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
         args: list[Any] = [keys.uid, lease_ms, answer, IDEMPOTENCY_TTL_S, len(asked)]
-        for number, draw in asked:
-            args.extend((number, ask_record(draw, worker=worker, asked_ms=asked_ms)))
+        for filled in asked:
+            args.extend(
+                (
+                    filled.number,
+                    config_mark(filled.draw, fresh=filled.fresh),
+                    ask_record(filled.draw, worker=worker, asked_ms=asked_ms),
+                )
+            )
         for ahead in prepared:
-            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", draw_members(ahead.draw)))
+            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", prepared_draw(ahead.draw)))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
-        return int(reply[1]), {int(n) for n in reply[2:]}
+        if reply[0] == "repeated":
+            return Repeated(frozenset(int(n) for n in reply[1:]))
+        return Committed(int(reply[1]), frozenset(int(n) for n in reply[2:]))
 
     # -- sampler levels ------------------------------------------------------------------------
 
@@ -664,6 +686,8 @@ class Store:
             trial = portable.trial
             n = trial.number
             op("trial", keys.trials, n, encode_record(portable))
+            # Every configuration handed out is in the config set, so no fresh draw repeats it.
+            op("sadd", keys.configs, config_fingerprint(trial.draw.packed), "")
             if trial.state is TrialState.COMPLETE and trial.value is not None:
                 op("zadd", keys.values, n, repr(trial.value))
             if trial.note is not None:
