@@ -10,12 +10,12 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..access import Scope
-from .auth import requires
 from .context import services
-from .schemas import ErrorSchema, StudySchema
+from .docs import STUDY_NAME_PARAMETER, operation
+from .schemas import StudySchema
 from .studies import study_out
 
 NDJSON = "application/x-ndjson"
@@ -32,6 +32,8 @@ class ExportLineSchema(ma.Schema):
     """One line of an export. Every line has a kind; the other fields depend on it."""
 
     kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["study", "level", "trial", "queued", "end"]),
         metadata={
             "description": "study (first: format, version, spec, sampler state), level, trial, queued, "
             "end (last: how many of each came before)"
@@ -55,33 +57,32 @@ def _lines(raw: Any, max_line: int) -> Iterator[bytes]:
         yield line
 
 
-@blp.route("/export")
+@blp.route("/export", parameters=[STUDY_NAME_PARAMETER])
 class Export(MethodView):
-    @requires(Scope.READ)
+    @operation("exportStudy", Scope.READ, errors=(404, 422))
     @blp.response(
         200,
         ExportLineSchema,
         content_type=NDJSON,
         description="The study as newline-delimited JSON, streamed: one object per line.",
     )
-    @blp.alt_response(404, schema=ErrorSchema, description="No such study (study_not_found).")
-    @blp.doc(operationId="exportStudy", summary="Export a study as NDJSON")
     def get(self, name: str) -> Response:
-        """Stream the whole study: spec, sampler levels and regions, every trial with its params,
+        """Export a study as NDJSON.
+
+        Streams the whole study: spec, sampler levels and regions, every trial with its params,
         state, value, reports and note, and the queued configurations. Pause the study first for
-        an exact copy; trials told meanwhile may or may not be in it."""
+        an exact copy; trials told meanwhile may or may not be in it. 404 study_not_found.
+        """
         lines = services().portability.export(name)
         return Response(
             lines, mimetype=NDJSON, headers={"Content-Disposition": f'attachment; filename="{name}.ndjson"'}
         )
 
 
-@blp.route("/import")
+@blp.route("/import", parameters=[STUDY_NAME_PARAMETER])
 class Import(MethodView):
-    @requires(Scope.ADMIN)
+    @operation("importStudy", Scope.ADMIN, errors=(409, 413, 422))
     @blp.doc(
-        operationId="importStudy",
-        summary="Import a study from an export",
         requestBody={
             "required": True,
             "description": "An export of GET /v1/studies/{name}/export, as it came.",
@@ -89,17 +90,14 @@ class Import(MethodView):
         },
     )
     @blp.response(201, StudySchema, description="The study was created from the stream.")
-    @blp.alt_response(409, schema=ErrorSchema, description="The name is taken (study_exists).")
-    @blp.alt_response(
-        422,
-        schema=ErrorSchema,
-        description="A corrupt or truncated stream (invalid_import, truncated_import, unsupported_format): "
-        "nothing was created.",
-    )
-    @blp.alt_response(413, schema=ErrorSchema, description="The stream is over HONE_MAX_IMPORT_BYTES.")
     def post(self, name: str) -> Any:
-        """Create study `name` from an export stream, chunk by chunk, published only once every
-        line arrived and the counts match; anything else leaves no study behind."""
+        """Import a study from an export.
+
+        Creates study `name` from an export stream, chunk by chunk, published only once every
+        line arrived and the counts match; anything else leaves no study behind. 409 study_exists:
+        the name is taken; 413: the stream is over HONE_MAX_IMPORT_BYTES; 422 invalid_import,
+        truncated_import or unsupported_format: a corrupt or truncated stream, nothing was created.
+        """
         limits = services().settings.limits
         request.max_content_length = limits.max_import_bytes
         study = services().portability.import_(name, _lines(request.stream, limits.max_request_bytes))
