@@ -24,6 +24,8 @@ hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (media
 hone:{S}:<uid>:rung:<k>         zset   number -> value at ASHA rung k
 hone:{S}:<uid>:notes            hash   number -> a short note on that trial
 hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key, expires after 24 h
+hone:{S}:staging                hash   uid -> start (ms) of an import not yet published: its data keys
+                                       stay invisible until import_publish.lua writes the study key
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ def study_key(name: str) -> str:
 def idempotency_key(name: str, key: str) -> str:
     # Hashing keeps client-chosen text (braces, colons) out of the key name and its hash tag.
     return f"hone:{{{name}}}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def staging_key(name: str) -> str:
+    return f"hone:{{{name}}}:staging"
 
 
 def data_pattern(name: str, uid: str) -> str:
