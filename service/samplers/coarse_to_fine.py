@@ -173,7 +173,7 @@ class CoarseToFineSampler(Sampler):
         return state
 
     @staticmethod
-    def _warm_region(rng: np.random.Generator, state: SamplerState) -> Mapping[str, Any] | None:
+    def _warm_region(rng: random.Random, state: SamplerState) -> Mapping[str, Any] | None:
         """The region a warm start inherited from an earlier study, for its share of level 0's
         draws; the rest cover the whole space, so that a region gone stale loses to them at the
         first zoom (which looks at every trial) and is left."""
