@@ -26,6 +26,9 @@ class Limits:
     max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
     max_enqueue_count: int = 1000  # configurations queued by hand in one request
     max_metric_studies: int = 500  # studies labelled in /metrics: a bounded series count for Prometheus
+    # An import streams (memory stays bounded); this only stops a runaway upload. A 10M-trial
+    # study (the trial limit) exports to about 4 GB at some 400 B per trial.
+    max_import_bytes: int = 8 << 30
 
     def check_page_size(self, limit: int) -> None:
         if limit > self.max_page_size:

@@ -49,6 +49,8 @@ REQUIRED = {
     ("post", "/v1/studies/{name}/resume"): "write",
     ("put", "/v1/studies/{name}/note"): "write",
     ("put", "/v1/studies/{name}/trials/{number}/note"): "write",
+    ("get", "/v1/studies/{name}/export"): "read",
+    ("post", "/v1/studies/{name}/import"): "admin",
 }
 BODIES = {
     "tell": {"state": "complete", "value": 1.0},
@@ -139,6 +141,15 @@ def test_a_team_token_works_on_its_own_prefix_and_lists_only_its_studies(api: An
     assert [s["name"] for s in listed] == ["team-b-cifar"]
     everyone = api.get("/v1/studies", headers={"Authorization": f"Bearer {SECRETS['reader']}"}).get_json()
     assert [s["name"] for s in everyone["studies"]] == [STUDY, "team-b-cifar"]
+
+
+def test_a_warm_start_needs_read_on_the_old_study_too(api: Any) -> None:
+    team_b = {"Authorization": f"Bearer {SECRETS['team-b']}"}
+    stolen = {**BODY, "warm_start": {"from": STUDY}}
+    assert api.put("/v1/studies/team-b-cifar", json=stolen, headers=team_b).status_code == 403
+    assert api.get("/v1/studies/team-b-cifar", headers=team_b).status_code == 404
+    admin = {"Authorization": f"Bearer {SECRETS['admin']}"}
+    assert api.put("/v1/studies/team-a-next", json=stolen, headers=admin).status_code == 201
 
 
 def test_probes_and_docs_need_no_token(api: Any) -> None:

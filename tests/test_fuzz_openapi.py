@@ -24,7 +24,7 @@ import pytest
 from .fuzz_hooks import VALID_SPACE
 from .servers import ROOT, Gunicorn
 
-EXAMPLES = 20  # per operation and phase: 21 operations x 4 phases, ~1200 requests a run, about a minute
+EXAMPLES = 20  # per operation and phase: 23 operations x 4 phases, ~1300 requests a run, about a minute
 SEED = 1  # fixed, so a failure in CI reproduces with `st run ... --seed 1`
 SECRET = "fuzz-admin-secret-0123456789"
 AUTH = {"Authorization": f"Bearer {SECRET}"}

@@ -10,12 +10,15 @@ lockstep.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import random
+import stat
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import httpx
 
@@ -28,6 +31,8 @@ RETRY_CODES = frozenset({"request_in_progress"})  # a retry that raced its own f
 MAX_BACKOFF = 10.0  # seconds; past this a longer wait only delays noticing that the server is back
 # Failures where the server may or may not have acted; Idempotency-Keys make a repeat harmless.
 RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+NDJSON = "application/x-ndjson"  # a study's export: one JSON object per line
+UPLOAD_BLOCK = 1 << 16  # bytes per read of an uploaded file
 
 
 class HTTP:
@@ -91,6 +96,17 @@ class HTTP:
             time.sleep(delay)
             attempt += 1
 
+    def upload(self, path: str, body: IO[bytes] | Iterable[bytes], *, content_type: str) -> httpx.Response:
+        """POST a streamed body, once: a stream cannot be sent again, so nothing is retried."""
+        method = "POST"
+        try:
+            response = self._client.post(path, content=_chunks(body), headers={"Content-Type": content_type})
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if not response.is_success:
+            raise error_from_response(response)
+        return response
+
     def pages(self, path: str, params: dict[str, Any], key: str) -> Iterator[Any]:
         """The items under `key` of every page of a listing, following `next_cursor`."""
         params = dict(params)
@@ -107,6 +123,19 @@ class HTTP:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _chunks(body: IO[bytes] | Iterable[bytes]) -> IO[bytes] | Iterator[bytes]:
+    """What httpx should send: a regular or in-memory file as it is (httpx sends its length),
+    anything else a block at a time (chunked): httpx would take a pipe's size, 0, for its length."""
+    read = getattr(body, "read", None)
+    if read is None:
+        return iter(body)
+    try:
+        regular = stat.S_ISREG(os.fstat(body.fileno()).st_mode)  # type: ignore[union-attr]
+    except (OSError, io.UnsupportedOperation):
+        regular = True  # no descriptor: an in-memory file, whose length httpx finds by seeking
+    return body if regular else iter(lambda: read(UPLOAD_BLOCK), b"")  # type: ignore[return-value]
 
 
 def _transient(error: APIError) -> bool:

@@ -1,6 +1,8 @@
 """The `hone` command: studies and trials from the shell, and `hone run` to tune any program.
 
 hone create mnist --space study.yaml --seed 7
+hone create mnist-2027 --space space.yaml --from mnist --top 10 --region
+hone export mnist > mnist.ndjson; hone --url http://other:8000 import mnist < mnist.ndjson
 hone run mnist -n 50 -j 4 -- python train.py --lr {lr} --beta {beta}
 hone best mnist
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from ._exceptions import HoneError, NotFound, ObjectiveFailed
 from ._optimize import DEFAULT_MAX_FAILURES
+from ._optuna import from_optuna
 from ._progress import Progress, brief
 from ._runner import Command, Interrupted, placeholders
 from ._version import __version__
@@ -80,7 +83,38 @@ def show(client: Client, args: argparse.Namespace) -> int:
 
 
 def create(client: Client, args: argparse.Namespace) -> int:
-    print_json(client.study(args.name, **study_body(args)).info().data)
+    warm_start = None
+    given = {"top": args.top, "region_share": args.region_share, "out_of_bounds": args.out_of_bounds}
+    if args.warm_from is not None:
+        warm_start = {"from": args.warm_from, "region": args.region}
+        warm_start.update({key: value for key, value in given.items() if value is not None})
+    elif args.region or any(value is not None for value in given.values()):
+        print("hone: error: --top, --region, --region-share and --out-of-bounds go with --from OLD", file=sys.stderr)
+        return 2
+    study = client.study(args.name, warm_start=warm_start, **study_body(args))
+    print_json(study.info().data)
+    return 0
+
+
+def export(client: Client, args: argparse.Namespace) -> int:
+    client.study(args.name).export(sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def import_(client: Client, args: argparse.Namespace) -> int:
+    if args.from_optuna is None:
+        print_json(client.import_study(args.name, sys.stdin.buffer).info().data)
+        return 0
+    try:
+        export = from_optuna(*args.from_optuna)
+    except (RuntimeError, ValueError) as exc:
+        print(f"hone: error: {exc}", file=sys.stderr)
+        return 1
+    print_json(client.import_study(args.name, export.lines).info().data)
+    for reason, count in export.skipped.items():
+        if count:
+            print(f"hone: left out {count} Optuna trial(s): {reason}", file=sys.stderr)
     return 0
 
 
@@ -306,6 +340,20 @@ def build_parser() -> argparse.ArgumentParser:
     created = command("create", create, "create a study, or check that it exists with this spec", [spec])
     created.add_argument(
         "--space", type=space_file, required=True, help="a JSON or YAML file: a list of params, or a whole study"
+    )
+    warm = created.add_argument_group("warm start: re-tune from an earlier study")
+    warm.add_argument("--from", dest="warm_from", metavar="OLD", help="hand out OLD's best configurations first")
+    warm.add_argument("--top", type=int, help="how many of OLD's best configurations (default 10)")
+    warm.add_argument("--region", action="store_true", help="draw a share of level 0 inside OLD's final region")
+    warm.add_argument("--region-share", type=float, help="that share (default 0.25)")
+    warm.add_argument("--out-of-bounds", choices=["clip", "skip"], help="a value outside the new space (default clip)")
+    command("export", export, "write the whole study to stdout as NDJSON: hone export NAME > study.ndjson")
+    imports = command("import", import_, "create study NAME from an export on stdin: hone import NAME < study.ndjson")
+    imports.add_argument(
+        "--from-optuna",
+        nargs=2,
+        metavar=("STORAGE_URL", "STUDY"),
+        help="bring an Optuna study's finished trials in instead (needs hone-client[optuna])",
     )
     command("delete", delete, "delete a study and all its trials")
     command("best", best, "print the best complete trial")

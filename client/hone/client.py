@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
 from ._exceptions import Conflict
-from ._http import HTTP
+from ._http import HTTP, NDJSON
 from ._leases import Leases
 from ._version import __version__
 from .models import StudyInfo
@@ -104,6 +104,7 @@ class Client:
         max_retries: int | None = None,
         lease_seconds: float | None = None,
         pruner: str | Mapping[str, Any] | None = None,
+        warm_start: str | Mapping[str, Any] | None = None,
         exist_ok: bool = True,
     ) -> Study:
         """Get or create a study.
@@ -114,6 +115,11 @@ class Client:
         `exist_ok=False` an existing study raises Conflict too. Unset options take the server's
         defaults (minimize, the default sampler, no pruner, a drawn seed, 2 retries, 1800 s leases); they need a
         space (ValueError otherwise), as they could not be checked against the study without it.
+
+        `warm_start` re-tunes from an earlier study: its name (its 10 best configurations are
+        handed out first), or `{"from": name, "top": k, "region": True, "region_share": 0.5,
+        "out_of_bounds": "clip" | "skip"}`. It applies when the study is created; the study's
+        `info().warm_start` says what was carried over.
         """
         study = Study(self, name)
         options = {
@@ -124,6 +130,7 @@ class Client:
             "max_retries": max_retries,
             "lease_seconds": lease_seconds,
             "pruner": {"name": pruner} if isinstance(pruner, str) else pruner,
+            "warm_start": {"from": warm_start} if isinstance(warm_start, str) else warm_start,
         }
         if space is None:
             given = [key for key, value in options.items() if value is not None]
@@ -136,6 +143,14 @@ class Client:
         response = self.http.request("PUT", study.path, json=body, idempotent=True)
         if response.status_code == 200 and not exist_ok:
             raise Conflict(409, "study_exists", f"study {name!r} already exists")
+        return study
+
+    def import_study(self, name: str, source: IO[bytes] | Iterable[bytes]) -> Study:
+        """Create study `name` from an export (`Study.export`): a binary file or an iterable of
+        its lines, streamed. Sent once, never retried: a stream cannot be replayed, and the
+        server either creates the whole study or nothing (a name that exists is a Conflict)."""
+        study = Study(self, name)
+        self.http.upload(f"{study.path}/import", source, content_type=NDJSON)
         return study
 
     def studies(self) -> list[StudyInfo]:

@@ -96,6 +96,7 @@ class StudyInfo:
     pruner: Mapping[str, Any] = field(default_factory=dict)
     note: str | None = None
     queued: int = 0
+    warm_start: Mapping[str, Any] | None = None  # where a warm start came from and what it carried over
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -118,5 +119,6 @@ class StudyInfo:
             pruner=dict(data.get("pruner") or {}),
             note=data.get("note"),
             queued=data.get("queued", 0),
+            warm_start=data.get("warm_start"),
             data=dict(data),
         )

@@ -9,7 +9,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
-from ._exceptions import NotFound
+import httpx
+
+from ._exceptions import NotFound, TransportError
 from ._optimize import DEFAULT_MAX_FAILURES, Callback, Objective, Plan, optimize
 from .models import FrozenTrial, StudyInfo
 from .trial import Trial, error_text
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from .client import Client
 
 __all__ = ["Study"]
+
+EXPORT_TAIL = 4096  # bytes kept of an export's end: its last line says how many of each came before
 
 
 class Study:
@@ -197,6 +201,25 @@ class Study:
         progress = sys.stderr.isatty() if show_progress is None else show_progress
         plan = Plan(objective, n_trials, n_workers, timeout, tuple(catch), tuple(callbacks), max_failures, progress)
         optimize(self, plan, processes)
+
+    def export(self, out: IO[bytes]) -> int:
+        """Write the whole study to a binary file as NDJSON (the server's export format), streamed;
+        returns the bytes written. Raises TransportError when the stream stops before its end line."""
+        response = self.http.request("GET", f"{self.path}/export", stream=True)
+        written, tail = 0, b""
+        try:
+            for block in response.iter_bytes():
+                out.write(block)
+                written += len(block)
+                tail = (tail + block)[-EXPORT_TAIL:]
+        except httpx.HTTPError as exc:
+            raise TransportError(f"GET {self.path}/export: {type(exc).__name__}: {exc}") from exc
+        finally:
+            response.close()
+        last = tail.rstrip(b"\n").rpartition(b"\n")[2]
+        if not tail.endswith(b"\n") or b'"kind":"end"' not in last:
+            raise TransportError(f"GET {self.path}/export: the stream stopped before its end line")
+        return written
 
     def delete(self) -> None:
         """Delete the study and all its trials."""

@@ -14,6 +14,7 @@ from ..domain.stored import Idempotency
 from ..usecases.ask_tell import AskTell
 from ..usecases.controls import Controls
 from ..usecases.idempotency import Replays
+from ..usecases.portability import Portability
 from ..usecases.regions import Regions
 from ..usecases.reports import Reports
 from ..usecases.studies import Studies
@@ -33,6 +34,7 @@ class Services:
     controls: Controls
     regions: Regions
     replays: Replays
+    portability: Portability
 
 
 def services() -> Services:

@@ -17,11 +17,12 @@ from marshmallow import fields, validate
 from ..config import Limits
 from ..domain.limits import MAX_STEP
 from ..domain.space import NumericParam, Scale
-from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS
-from ..domain.trial import TRIAL_ORDERS, TrialState
+from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS, STUDY_NAME
+from ..domain.trial import MAX_ERROR, TRIAL_ORDERS, TrialState
 from ..pruners import PRUNERS
 from ..samplers import SAMPLERS
 from ..usecases.controls import MAX_NOTE
+from ..usecases.studies import DEFAULT_REGION_SHARE, DEFAULT_WARM_TOP
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 WORKER_ID = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces: safe in logs and headers
@@ -210,6 +211,42 @@ class PrunerSchema(ma.Schema):
     )
 
 
+class WarmStartSchema(Strict):
+    from_ = fields.String(
+        required=True,
+        data_key="from",
+        validate=validate.Regexp(STUDY_NAME),
+        metadata={"description": "The earlier study whose best configurations (and region) to start from."},
+    )
+    top = JsonInteger(
+        load_default=DEFAULT_WARM_TOP,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": "How many of its best configurations to hand out first.",
+            **bounded_by("max_enqueue_count"),
+        },
+    )
+    region = JsonBoolean(
+        load_default=False,
+        metadata={"description": "coarse_to_fine: draw a share of level 0 inside its final region, the rest anywhere."},
+    )
+    region_share = FiniteFloat(
+        load_default=DEFAULT_REGION_SHARE,
+        validate=validate.Range(min=0.0, max=1.0, min_inclusive=False, max_inclusive=False),
+        metadata={"description": "The share of level 0 drawn inside the inherited region (level 0 grows by it)."},
+    )
+    out_of_bounds = fields.String(
+        load_default="clip",
+        validate=validate.OneOf(["clip", "skip"]),
+        metadata={"description": "A value outside the new space: clip it to the nearest bound, or skip its config."},
+    )
+
+    @ma.post_load
+    def _rename(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["from"] = data.pop("from_")
+        return data
+
+
 class StudyBodySchema(Strict):
     direction = fields.String(load_default="minimize", validate=validate.OneOf(["minimize", "maximize"]))
     space = fields.List(fields.Nested(ParamSchema), required=True, metadata={"minItems": 1, **bounded_by("max_params")})
@@ -231,6 +268,12 @@ class StudyBodySchema(Strict):
         validate=validate.Range(min=1, max=MAX_LEASE_SECONDS),
         metadata={"description": "How long an asked trial may run without a tell or heartbeat."},
     )
+    warm_start = fields.Nested(
+        WarmStartSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Start from an earlier study; applied when the study is created, not compared after."},
+    )
 
 
 class AskBodySchema(Strict):
@@ -245,7 +288,7 @@ class AskBodySchema(Strict):
 class TellBodySchema(Strict):
     state = fields.String(required=True, validate=validate.OneOf(["complete", "failed", "pruned"]))
     value = FiniteFloat(load_default=None, allow_none=True)
-    error = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10_000))
+    error = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_ERROR))
 
 
 class HeartbeatBodySchema(Strict):
@@ -462,6 +505,42 @@ class PointsSchema(ma.Schema):
     remaining = fields.Integer(required=True)
 
 
+def counts_by_param(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(), values=fields.Integer(), required=True, metadata={"description": description}
+    )
+
+
+class WarmStartRegionReportSchema(ma.Schema):
+    share = fields.Float(required=True, metadata={"description": "The share of level 0 drawn inside it; 0 if none."})
+    from_level = fields.Integer(required=True, metadata={"description": "The earlier study's level it ended on."})
+    note = fields.String(required=True, metadata={"description": "The inherited region, in words."})
+
+
+class WarmStartReportSchema(ma.Schema):
+    from_ = fields.String(required=True, data_key="from", attribute="from")
+    from_uid = fields.String(required=True, metadata={"description": "That study's uid (a recreated name differs)."})
+    top = fields.Integer(required=True)
+    out_of_bounds = fields.String(required=True, validate=validate.OneOf(["clip", "skip"]))
+    considered = fields.Integer(required=True, metadata={"description": "Its best configurations read."})
+    enqueued = fields.Integer(required=True, metadata={"description": "Configurations queued in this study."})
+    skipped = fields.Integer(required=True, metadata={"description": "Dropped by out_of_bounds=skip."})
+    duplicates = fields.Integer(required=True, metadata={"description": "Dropped as equal to one queued before."})
+    dropped_params = fields.List(fields.String(), required=True, metadata={"description": "Params only it had."})
+    added_params = fields.List(fields.String(), required=True, metadata={"description": "Params only this has."})
+    drawn = counts_by_param("Values drawn for added params, per param.")
+    snapped = counts_by_param("Values moved to the nearest grid step or int, per param.")
+    clipped = counts_by_param("Values clipped into the new bounds, per param.")
+    redrawn = counts_by_param("Values with nothing to clip to (a removed choice), drawn anew, per param.")
+    skipped_by = counts_by_param("Configurations skipped for a value of this param, per param.")
+    region = fields.Nested(
+        WarmStartRegionReportSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "What was inherited of its final region; null unless asked for."},
+    )
+
+
 class StudySchema(ma.Schema):
     id = fields.String(
         required=True,
@@ -492,6 +571,14 @@ class StudySchema(ma.Schema):
     )
     best = fields.Nested(
         TrialSchema, required=True, allow_none=True, metadata={"description": "null until a trial completes."}
+    )
+    warm_start = fields.Nested(
+        WarmStartReportSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Where a warm-started study came from and what the projection did; null for a cold start."
+        },
     )
 
 

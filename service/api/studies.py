@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from ..access import Scope
 from ..domain.study import Study
-from .auth import current_token
+from .auth import bearer_secret, current_token
 from .context import services
 from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .idempotency import idempotent
@@ -67,6 +67,7 @@ def study_out(study: Study) -> dict[str, Any]:
         "counts": counts,
         "points": study.extra.get("points"),
         "best": study.best,
+        "warm_start": study.extra.get("warm_start"),
     }
 
 
@@ -98,6 +99,9 @@ class StudyItem(MethodView):
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:
         """Create a study, or get it if it exists with the same spec (409 if the spec differs)."""
+        if body["warm_start"] is not None:
+            # The earlier study is read: the token must be allowed to read it too.
+            services().access.authorize(bearer_secret(), Scope.READ, body["warm_start"]["from"])
         study, created = services().studies.put(name, body)
         return study_out(study), 201 if created else 200
 

@@ -98,10 +98,13 @@ class StudyHeader:
     seed: int
     paused: bool
     counts: Mapping[str, int]  # trials by state value
+    trials_total: int  # trial numbers handed out: they run from 0 to this minus one
     state: SamplerState
     note: str | None
     draw_limit: int | None  # a finite sampler's points (a grid's)
     draws_taken: int  # draws handed out at least once
+    warm_start: Mapping[str, Any] | None = None  # the report of the warm start it was created with
+    imported: Mapping[str, Any] | None = None  # where an imported study came from, and when
 
     @property
     def points(self) -> dict[str, int] | None:
@@ -199,6 +202,7 @@ class Slot:
     ident: int  # draw index, the retried trial's number, or the enqueued id
     retried: DrawRecord | None = None  # the retried trial's draw, when it is still stored
     enqueued: Mapping[str, Any] | None = None  # the enqueued params, when still stored
+    enqueued_by: str = "enqueued"  # the enqueued configuration's source: a hand enqueue or a warm start
 
 
 class Handed(TrialReply):
@@ -288,3 +292,40 @@ class Finished(TrialReply):
 
 
 ReportReply = Verdict | Finished
+
+
+# -- export and import ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortableTrial:
+    """A stored trial with everything an export carries besides: its learning curve, and whether
+    it expired with its configuration queued to be offered again."""
+
+    trial: StoredTrial
+    requeued: bool
+    curve: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuedSlot:
+    """A configuration waiting to be handed out: a retry (`ident`: the trial), a lost grid draw
+    (`ident`: the draw index), or an enqueued one (its params and source)."""
+
+    kind: SlotKind
+    ident: int = 0
+    enqueued: Mapping[str, Any] | None = None
+    enqueued_by: str = "enqueued"
+
+
+@dataclass
+class ImportChunk:
+    """What one import_chunk.lua call writes, all of it or none; filled by the import use case."""
+
+    trials: list[tuple[PortableTrial, int | None]] = field(default_factory=list)  # with a running one's lease deadline
+    pruner: list[tuple[str, int, int, float]] = field(default_factory=list)  # ("step" | "rung", which, number, value)
+    levels: list[LevelRow] = field(default_factory=list)
+    queued: list[tuple[int, QueuedSlot]] = field(default_factory=list)  # with its place in the queue
+
+    def size(self) -> int:
+        return len(self.trials) + len(self.pruner) + len(self.levels) + len(self.queued)

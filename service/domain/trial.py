@@ -22,6 +22,7 @@ class TrialState(StrEnum):
 TOLD_STATES = (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
 # How a page of trials may be ordered: by number up or down, or best value first (complete trials).
 TRIAL_ORDERS = ("number", "-number", "value")
+MAX_ERROR = 10_000  # characters of a failed trial's error: the end of a traceback says most
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ hone:{S}:<uid>:idem:<sha256>    string a stored answer to an Idempotency-Key of 
 hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key of a request on the
                                        name (create, delete, hand controls): outlives incarnations,
                                        so a replayed DELETE never deletes a newer one; 24 h
+hone:{S}:staging                hash   uid -> start (ms) of an import not yet published: its data keys
+                                       stay invisible until import_publish.lua writes the study key
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def _digest(key: str) -> str:
 def idempotency_key(name: str, key: str) -> str:
     """Where the answer to a request on the study's name is kept."""
     return f"hone:{{{name}}}:idem:{_digest(key)}"
+
+
+def staging_key(name: str) -> str:
+    return f"hone:{{{name}}}:staging"
 
 
 def data_pattern(name: str, uid: str) -> str:

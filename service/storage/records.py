@@ -27,9 +27,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..domain.stored import DrawRecord, RegionRecord, StoredTrial
+from ..domain.stored import DrawRecord, PortableTrial, RegionRecord, StoredTrial
 from ..domain.trial import Outcome, TrialState
 
+ENQUEUED = "enqueued"  # the source of a configuration queued by hand
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _plain = json.JSONEncoder(separators=(",", ":")).encode
 # A study's spec is compared as stored text: sorted keys make equal specs equal strings.
@@ -37,7 +38,7 @@ _canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def encode_json(value: Any) -> str:
-    """A sampler state, an enqueued configuration: compact JSON."""
+    """A sampler state, a warm start report: compact JSON."""
     return _plain(value)
 
 
@@ -47,6 +48,20 @@ def decode_json(text: str) -> Any:
 
 def encode_spec(spec: Mapping[str, Any]) -> str:
     return _canonical(spec)
+
+
+def encode_enqueued(params: Mapping[str, Any], source: str) -> str:
+    """A queued configuration: its params JSON, or `[source, params]` when something other than
+    a hand enqueue (a warm start) chose it; params are always an object, so the forms never clash."""
+    return _plain(dict(params) if source == ENQUEUED else [source, dict(params)])
+
+
+def decode_enqueued(payload: str) -> tuple[dict[str, Any], str]:
+    """(params, source) of a queued configuration."""
+    data = json.loads(payload)
+    if isinstance(data, list):
+        return data[1], data[0]
+    return data, ENQUEUED
 
 
 def draw_members(draw: DrawRecord) -> str:
@@ -131,3 +146,38 @@ def decode_trial(number: int, record: str, deadline_ms: float | None = None, not
 def decode_region(text: str) -> RegionRecord:
     record = json.loads(text)
     return RegionRecord(record["by"], record["note"], record["state"], record["at"], record["start"])
+
+
+def decode_portable(number: int, record: str, note: str | None, curve: list[tuple[int, float]]) -> PortableTrial:
+    """A stored trial as an export carries it."""
+    _, _, result_text = record.partition("\n")
+    requeued = bool(json.loads(result_text).get("q")) if result_text else False
+    return PortableTrial(decode_trial(number, record, note=note), requeued, tuple(curve))
+
+
+def encode_record(portable: PortableTrial) -> str:
+    """The record an imported trial is stored as: what ask and tell (or expiry) would have written."""
+    trial = portable.trial
+    record = ask_record(trial.draw, worker=trial.worker, asked_ms=trial.asked_ms)
+    if trial.state is TrialState.RUNNING:
+        return record
+    members = result_members(Outcome(trial.state, trial.value, trial.error))
+    if portable.requeued:
+        members = members[:-1] + ',"q":1}'
+    return record + '\n{"f":' + str(trial.finished_ms) + "," + members
+
+
+def encode_region(level: int, region: RegionRecord) -> str:
+    """An imported level's region record, as advance.lua writes one (the version, which nothing
+    reads back, is the level's own number)."""
+    head = f'{{"level":{level},"version":{level},"start":{region.first_draw},"at":{region.created_ms},'
+    return head + region_members(region)
+
+
+def curve_member(step: int, value: float) -> str:
+    """A learning-curve point as report.lua stores it: `<step>:<value>`."""
+    return f"{step}:{value!r}"
+
+
+def decode_curve(points: list[str]) -> list[tuple[int, float]]:
+    return [(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)]

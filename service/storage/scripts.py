@@ -28,6 +28,9 @@ class Scripts:
     enqueue: Script
     expire: Script
     heartbeat: Script
+    import_begin: Script
+    import_chunk: Script
+    import_publish: Script
     note: Script
     report: Script
     set_study_field: Script

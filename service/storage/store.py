@@ -9,7 +9,15 @@ from typing import Any
 
 import redis
 
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy, StorageUnavailable, StudyRecreated
+from ..domain.errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    StaleStudy,
+    StorageUnavailable,
+    StudyRecreated,
+)
 from ..domain.stored import (
     AlreadyTold,
     AskReply,
@@ -19,8 +27,11 @@ from ..domain.stored import (
     Finished,
     Handed,
     Idempotency,
+    ImportChunk,
     LevelRow,
+    PortableTrial,
     Prepared,
+    QueuedSlot,
     Recorded,
     RegionRecord,
     Reoffered,
@@ -39,17 +50,26 @@ from ..domain.stored import (
     TellReply,
     Verdict,
 )
-from ..domain.trial import Outcome
+from ..domain.trial import Outcome, TrialState
 from ..metrics import REDIS_ERRORS, observe_expired
-from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
+from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, staging_key, study_key
 from .records import (
+    ENQUEUED,
     ask_record,
+    config_fingerprint,
     config_mark,
+    curve_member,
+    decode_curve,
+    decode_enqueued,
     decode_json,
+    decode_portable,
     decode_region,
     decode_retried,
     decode_trial,
+    encode_enqueued,
     encode_json,
+    encode_record,
+    encode_region,
     encode_spec,
     prepared_draw,
     region_members,
@@ -64,8 +84,11 @@ RESERVATION_MS = 60_000  # an ask commits within milliseconds; a minute means it
 PENDING_MS = 10_000
 IDEMPOTENCY_TTL_S = 86_400  # a retried request gets its first answer for a day
 SWEEP_BATCH = 500
+WARM_START = "warm_start"  # the source of a configuration a warm start carried over from an earlier study
 
 _SLOT_KINDS = {"f": SlotKind.FRESH, "d": SlotKind.LOST_DRAW, "r": SlotKind.RETRY, "e": SlotKind.ENQUEUED}
+_SLOT_LETTERS = {kind: letter for letter, kind in _SLOT_KINDS.items()}
+_JSON_FIELDS = frozenset({"spec", "sstate", "warm_start", "imported"})  # header fields stored as JSON
 
 
 def _answer(idempotency: Idempotency | None, kind: str, answer: str = "") -> str:
@@ -100,7 +123,8 @@ def _slot(number: str, slot: str, payload: str) -> Slot:
     if kind is SlotKind.RETRY and payload:
         return Slot(int(number), kind, ident, retried=decode_retried(payload, ident))
     if kind is SlotKind.ENQUEUED and payload:
-        return Slot(int(number), kind, ident, enqueued=decode_json(payload))
+        params, source = decode_enqueued(payload)
+        return Slot(int(number), kind, ident, enqueued=params, enqueued_by=source)
     return Slot(int(number), kind, ident)
 
 
@@ -137,11 +161,17 @@ class Store:
         max_retries: int,
         draw_limit: int | None,
         state: Mapping[str, Any],
+        *,
+        warm_start: Mapping[str, Any] | None = None,
+        queued: Sequence[Mapping[str, Any]] = (),
     ) -> Mapping[str, Any] | None:
-        """None when created; the stored spec when the name is taken."""
+        """None when created; the stored spec when the name is taken. A warm start's report and
+        its configurations (handed out first) are stored in the same step, so no ask sees the
+        study without them."""
+        keys = StudyKeys(name, uid)
         with self._guard():
             status, value = self.scripts.create(
-                keys=[study_key(name)],
+                keys=[keys.study, keys.pending, keys.enqueued],
                 args=[
                     uid,
                     encode_spec(spec),
@@ -149,6 +179,8 @@ class Store:
                     max_retries,
                     "" if draw_limit is None else draw_limit,
                     encode_json(state),
+                    "" if warm_start is None else encode_json(warm_start),
+                    *(encode_enqueued(params, WARM_START) for params in queued),
                 ],
             )
             # The index is in another cluster slot; a crash between the two is mended by the next PUT.
@@ -170,6 +202,7 @@ class Store:
             seed=int(fields["seed"]),
             paused=fields.get("paused") == "1",
             counts={k[2:]: int(v) for k, v in fields.items() if k.startswith("n_")},
+            trials_total=int(fields.get("seq", 0)),
             state=SamplerState(
                 level=int(fields.get("level", 0)),
                 version=int(fields.get("sver", 0)),
@@ -179,6 +212,8 @@ class Store:
             note=fields.get("note"),
             draw_limit=int(limit) if limit is not None else None,
             draws_taken=int(fields.get("cursor", 0)),
+            warm_start=decode_json(fields["warm_start"]) if "warm_start" in fields else None,
+            imported=decode_json(fields["imported"]) if "imported" in fields else None,
         )
 
     def current_header(self, keys: StudyKeys) -> StudyHeader:
@@ -506,13 +541,13 @@ class Store:
             for number in numbers:
                 pipe.zrange(keys.curve(number), 0, -1)
             reply = pipe.execute()
-        return [[(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)] for points in reply]
+        return [decode_curve(points) for points in reply]
 
     def enqueue(self, keys: StudyKeys, configurations: Sequence[Mapping[str, Any]]) -> list[int]:
         with self._guard():
             reply = self.scripts.enqueue(
                 keys=[keys.study, keys.pending, keys.enqueued],
-                args=[keys.uid, *(encode_json(params) for params in configurations)],
+                args=[keys.uid, *(encode_enqueued(params, ENQUEUED) for params in configurations)],
             )
         self._raise_for(reply[0], reply)
         return [int(i) for i in reply[1:]]
@@ -634,3 +669,131 @@ class Store:
         """How many trial numbers were handed out (numbers run from 0 to this minus one)."""
         with self._guard():
             return int(self.client.hget(keys.study, "seq") or 0)
+
+    # -- export and import -----------------------------------------------------------------
+
+    def export_trials(self, keys: StudyKeys, numbers: Sequence[int]) -> list[PortableTrial]:
+        """The stored trials among these numbers, with notes and learning curves, in order."""
+        if not numbers:
+            return []
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.trials, list(numbers))
+            pipe.hmget(keys.notes, list(numbers))
+            for number in numbers:
+                pipe.zrange(keys.curve(number), 0, -1)
+            records, notes, *curves = pipe.execute()
+        return [
+            decode_portable(n, record, note, decode_curve(points))
+            for n, record, note, points in zip(numbers, records, notes, curves, strict=True)
+            if record is not None
+        ]
+
+    def queued(self, keys: StudyKeys, start: int, count: int) -> list[QueuedSlot]:
+        """A page of the configurations waiting to be handed out, in the order they will be."""
+        with self._guard():
+            slots = self.client.zrange(keys.pending, start, start + count - 1)
+            ids = [slot[1:] for slot in slots if _SLOT_KINDS[slot[0]] is SlotKind.ENQUEUED]
+            payloads = dict(zip(ids, self.client.hmget(keys.enqueued, ids), strict=True)) if ids else {}
+        out = []
+        for slot in slots:
+            kind = _SLOT_KINDS[slot[0]]
+            if kind is not SlotKind.ENQUEUED:
+                out.append(QueuedSlot(kind, int(slot[1:])))
+            elif (payload := payloads[slot[1:]]) is not None:
+                params, source = decode_enqueued(payload)
+                out.append(QueuedSlot(kind, enqueued=params, enqueued_by=source))
+        return out
+
+    def begin_import(self, name: str, uid: str, dead_before_ms: int) -> None:
+        """Open a hidden incarnation for an import; sweeps imports that died before `dead_before_ms`."""
+        with self._guard():
+            reply = self.scripts.import_begin(keys=[study_key(name), staging_key(name)], args=[uid, dead_before_ms])
+            if reply[0] == "exists":
+                raise Conflict(f"study {name!r} exists; import into a new name", code="study_exists")
+            for dead in reply[1:]:
+                self._sweep(name, dead)
+
+    def import_chunk(self, keys: StudyKeys, chunk: ImportChunk) -> None:
+        """Write a chunk into the hidden incarnation in one script: all of it or none."""
+        script_keys = [staging_key(keys.name), keys.trials]
+        index = {key: i + 1 for i, key in enumerate(script_keys)}
+        args: list[Any] = [keys.uid]
+
+        def op(kind: str, key: str, member: Any, value: Any) -> None:
+            if key not in index:
+                script_keys.append(key)
+                index[key] = len(script_keys)
+            args.extend((kind, index[key], member, value))
+
+        for portable, deadline in chunk.trials:
+            trial = portable.trial
+            n = trial.number
+            op("trial", keys.trials, n, encode_record(portable))
+            # Every configuration handed out is in the config set, so no fresh draw repeats it.
+            op("sadd", keys.configs, config_fingerprint(trial.draw.packed), "")
+            if trial.state is TrialState.COMPLETE and trial.value is not None:
+                op("zadd", keys.values, n, repr(trial.value))
+            if trial.note is not None:
+                op("hset", keys.notes, n, trial.note)
+            if deadline is not None:
+                op("zadd", keys.leases, n, deadline)
+            for step, value in portable.curve:
+                op("zadd", keys.curve(n), curve_member(step, value), step)
+        for kind, where, n, value in chunk.pruner:
+            if kind == "step":
+                op("zadd", keys.step(where), n, repr(value))
+            else:
+                op("zaddnx", keys.rung(where), n, repr(value))
+        for level in chunk.levels:
+            if level.region is not None:
+                op("hset", keys.regions, level.level, encode_region(level.level, level.region))
+            op("hset", keys.levels, f"{level.level}:a", level.asked)
+            op("hset", keys.levels, f"{level.level}:d", level.done)
+            if level.best is not None:
+                op("hset", keys.levels, f"{level.level}:b", repr(level.best))
+        for order, slot in chunk.queued:
+            ident = slot.ident
+            if slot.kind is SlotKind.ENQUEUED:
+                assert slot.enqueued is not None
+                ident = order  # enqueued ids are numbered afresh, in queue order
+                op("hset", keys.enqueued, ident, encode_enqueued(slot.enqueued, slot.enqueued_by))
+            op("zadd", keys.pending, f"{_SLOT_LETTERS[slot.kind]}{ident}", order)
+        with self._guard():
+            reply = self.scripts.import_chunk(keys=script_keys, args=args)
+        if reply[0] == "gone":
+            raise Conflict("the import was aborted meanwhile", code="import_aborted")
+        if reply[0] == "duplicate":
+            raise InvalidInput(f"trial {reply[1]} appears twice in the stream", code="invalid_import")
+
+    def publish_import(
+        self, keys: StudyKeys, *, trials: int, complete: int, queued: int, regions: int, fields: Mapping[str, Any]
+    ) -> None:
+        """Make the hidden incarnation the study, once the counts match what the stream announced.
+        `fields`: the header's, as create.lua and the scripts since would have left them."""
+        script_keys = [keys.study, staging_key(keys.name), keys.trials, keys.values, keys.pending, keys.regions]
+        args: list[Any] = [keys.uid, trials, complete, queued, regions]
+        for name, value in fields.items():
+            if name in _JSON_FIELDS:
+                value = encode_spec(value) if name == "spec" else encode_json(value)
+            args.extend((name, value))
+        with self._guard():
+            reply = self.scripts.import_publish(keys=script_keys, args=args)
+            if reply[0] == "ok":
+                self.client.zadd(STUDY_INDEX, {keys.name: 0}, nx=True)
+                return
+        if reply[0] == "exists":
+            raise Conflict(f"study {keys.name!r} was created while importing", code="study_exists")
+        if reply[0] == "gone":
+            raise Conflict("the import was aborted meanwhile", code="import_aborted")
+        raise InvalidInput(
+            f"the stream announced {reply[2]} {reply[1]} but {reply[3]} arrived",
+            code="invalid_import",
+            details={"what": reply[1], "expected": int(reply[2]), "found": int(reply[3])},
+        )
+
+    def abort_import(self, name: str, uid: str) -> None:
+        """Drop an import's hidden incarnation and everything it wrote."""
+        with self._guard():
+            self.client.hdel(staging_key(name), uid)
+            self._sweep(name, uid)

@@ -225,7 +225,7 @@ class AskTell:
         if slot.enqueued is not None:
             packed = handle.spec.space.pack(slot.enqueued)
             seen.add(json.dumps(packed))
-            enqueued = DrawRecord(packed, "enqueued", None, retry_failed=True)
+            enqueued = DrawRecord(packed, slot.enqueued_by, None, retry_failed=True)
             return _Choice(slot, Filled(slot.number, enqueued, fresh=False))
         return self._distinct(handle, reserved, slot, range(MAX_REDRAWS), seen)
 

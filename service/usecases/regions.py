@@ -14,7 +14,7 @@ from ..domain.stored import RegionRecord
 from ..metrics import ZOOMS
 from ..samplers.base import Region, RegionEdit
 from ..storage.store import Store
-from .studies import Studies, StudyHandle, on_incarnation
+from .studies import Studies, StudyHandle, on_incarnation, warm_note
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Regions:
             # Level 0 is the sampler's initial state; only later levels are recorded.
             region = row.region or RegionRecord(
                 by=handle.sampler.name,
-                note="the whole space",
+                note=warm_note(header) or "the whole space",
                 state=handle.sampler.initial_state(),
                 created_ms=header.created_ms,
             )

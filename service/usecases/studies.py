@@ -11,17 +11,22 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ..config import Limits
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy, StudyRecreated
+from ..domain.errors import Conflict, InvalidInput, LimitExceeded, NotFound, StaleStudy, StudyRecreated
+from ..domain.projection import OutOfBounds, project_configurations, project_region
 from ..domain.stored import StudyHeader
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialRef, TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
+from ..samplers.coarse_to_fine import CoarseToFineSampler
 from ..storage.keys import StudyKeys
 from ..storage.store import Store
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
 COUNTS_CHUNK = 1000  # studies whose counts are read per round trip
+DEFAULT_WARM_TOP = 10  # the old study's best ten: enough to re-find its optimum, few against any budget
+# A quarter of level 0 in the old region, on top of the usual whole-space draws that notice it went stale.
+DEFAULT_REGION_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,22 @@ class StudyHandle:
     sampler: Sampler
     seed: int
     keys: StudyKeys
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What a warm start adds to a new study: the report it keeps, the configurations queued
+    first, and the inherited region of level 0 (None: level 0 covers the whole space)."""
+
+    report: dict[str, Any]
+    queued: tuple[dict[str, Any], ...]
+    region: dict[str, Any] | None
+
+
+def warm_note(header: StudyHeader) -> str | None:
+    """Level 0's note when a warm start gave it an inherited region."""
+    region = header.warm_start.get("region") if header.warm_start else None
+    return region["note"] if region else None
 
 
 R = TypeVar("R")
@@ -114,13 +135,32 @@ class Studies:
         return StudySpec.from_dict(data, self.limits.max_params, self.limits.max_choices)
 
     def put(self, name: str, body: Mapping[str, Any]) -> tuple[Study, bool]:
-        """Create the study, or return the stored one when the spec is the same."""
+        """Create the study, or return the stored one when the spec is the same.
+
+        A `warm_start` applies when the study is created; a PUT of an existing study compares
+        only the spec, so every worker can send the same body.
+        """
         check_study_name(name)
         spec = self.parse_spec(body)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
         sampler = make_sampler(spec, seed)
+        state = sampler.initial_state()
+        warm = None
+        if body.get("warm_start") and self.store.header(name) is None:
+            warm = self._warm_start(name, spec, seed, body["warm_start"])
+            if warm.region is not None:
+                assert isinstance(sampler, CoarseToFineSampler)  # _warm_start refuses a region otherwise
+                state = sampler.warm_state(warm.region)
         stored = self.store.create_study(
-            name, secrets.token_hex(6), spec.to_dict(), seed, spec.max_retries, sampler.size(), sampler.initial_state()
+            name,
+            secrets.token_hex(6),
+            spec.to_dict(),
+            seed,
+            spec.max_retries,
+            sampler.size(),
+            state,
+            warm_start=warm.report if warm else None,
+            queued=warm.queued if warm else (),
         )
         if stored is not None:
             stored_spec = StudySpec.from_dict(stored)
@@ -132,6 +172,56 @@ class Studies:
                     details={"differences": differences},
                 )
         return self.get(name), stored is None
+
+    def _warm_start(self, name: str, spec: StudySpec, seed: int, options: Mapping[str, Any]) -> WarmStart:
+        """The best configurations of an earlier study projected onto this spec's space, and its
+        final region when asked for (coarse-to-fine only)."""
+        source_name = options["from"]
+        if source_name == name:
+            raise InvalidInput("a study cannot warm-start from itself", code="invalid_warm_start")
+        wants_region = options.get("region", False)
+        if wants_region and spec.sampler["name"] != "coarse_to_fine":
+            raise InvalidInput("warm_start.region needs the coarse_to_fine sampler", code="invalid_warm_start")
+        top = options.get("top", DEFAULT_WARM_TOP)
+        if not 0 <= top <= self.limits.max_enqueue_count:
+            raise InvalidInput(
+                f"warm_start.top must be between 0 and {self.limits.max_enqueue_count}", code="invalid_warm_start"
+            )
+        missing = InvalidInput(f"warm_start.from: no study named {source_name!r}", code="warm_start_source_not_found")
+        try:
+            source = self.refresh(source_name)
+            header = self.store.current_header(source.keys)
+        except NotFound:
+            raise missing from None
+        old_space = source.spec.space
+        rows = self.store.top(source.keys, source.spec.direction.value, top) if top else []
+        best = [row.to_trial(old_space, source.uid).params for row in rows]
+        policy = OutOfBounds(options.get("out_of_bounds", OutOfBounds.CLIP))
+        projected = project_configurations(best, old_space, spec.space, policy, seed)
+        report: dict[str, Any] = {
+            "from": source_name,
+            "from_uid": source.uid,
+            "top": top,
+            "out_of_bounds": policy.value,
+            **projected.report,
+            "region": None,
+        }
+        region = None
+        if wants_region:
+            share = options.get("region_share", DEFAULT_REGION_SHARE)
+            level = header.state.level
+            final = source.sampler.region(header.state.data)
+            inherited = project_region(final.box, final.keep, old_space, spec.space)
+            if inherited is None:
+                note = f"the whole space: study {source_name!r} ended on a region this space does not narrow"
+            else:
+                region = {"box": inherited.box, "keep": inherited.keep, "share": share}
+                note = (
+                    f"the whole space, and {share:.0%} of its draws inside the region inherited from study "
+                    f"{source_name!r} (its level {level}): {inherited.describe(spec.space)}"
+                )
+            report["region"] = {"share": share if region else 0.0, "from_level": level, "note": note}
+        return WarmStart(report, projected.configurations, region)
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
         spec = StudySpec.from_dict(header.spec)
@@ -224,6 +314,7 @@ class Studies:
                 "note": header.note,
                 "queued": self.store.pending_count(handle.keys),
                 "points": header.points,
+                "warm_start": header.warm_start,
             },
         )
 

@@ -39,6 +39,18 @@ local function next_order(k_study)
   return redis.call('HINCRBY', k_study, 'pseq', 1)
 end
 
+-- Queue the enqueued payloads ARGV[first..] behind what is pending; returns their ids.
+local function enqueue_from(k_study, k_pending, k_enqueued, first)
+  local ids = {}
+  for i = first, #ARGV do
+    local id = redis.call('HINCRBY', k_study, 'eseq', 1)
+    redis.call('HSET', k_enqueued, id, ARGV[i])
+    redis.call('ZADD', k_pending, next_order(k_study), 'e' .. id)
+    table.insert(ids, id)
+  end
+  return ids
+end
+
 -- Give a lost reservation's slot back to the queue, at the front.
 local function requeue_slot(k_study, k_pending, slot)
   local kind = string.sub(slot, 1, 1)

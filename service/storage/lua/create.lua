@@ -1,7 +1,8 @@
 -- Create a study unless one of that name exists.
--- KEYS[1] hone:{S}:study
+-- KEYS[1] hone:{S}:study  KEYS[2] pending  KEYS[3] enqueued (of the new uid)
 -- ARGV[1] uid  ARGV[2] spec JSON  ARGV[3] effective seed  ARGV[4] max retries
 -- ARGV[5] draw limit ('' when the sampler never runs out)  ARGV[6] initial sampler state JSON
+-- ARGV[7] warm start report JSON ('' for a cold start)  ARGV[8..] enqueued payloads, handed out first
 -- Returns {'created', created_ms} or {'exists', stored spec JSON}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists', redis.call('HGET', KEYS[1], 'spec')}
@@ -13,4 +14,8 @@ redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'spec', ARGV[2], 'created', now, 'se
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'draw_limit', ARGV[5])
 end
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'warm_start', ARGV[7])
+end
+enqueue_from(KEYS[1], KEYS[2], KEYS[3], 8)
 return {'created', now}

@@ -3,11 +3,6 @@
 -- ARGV[1] uid  ARGV[2..] params JSON, one per configuration
 -- Returns {'ok', id, id, ...} | {'gone'}
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
-local out = {'ok'}
-for i = 2, #ARGV do
-  local id = redis.call('HINCRBY', KEYS[1], 'eseq', 1)
-  redis.call('HSET', KEYS[3], id, ARGV[i])
-  redis.call('ZADD', KEYS[2], next_order(KEYS[1]), 'e' .. id)
-  table.insert(out, id)
-end
+local out = enqueue_from(KEYS[1], KEYS[2], KEYS[3], 2)
+table.insert(out, 1, 'ok')
 return out
