@@ -13,7 +13,7 @@ from flask.wrappers import Response
 from flask_smorest import Api
 
 from .access import AccessPolicy
-from .api import controls, errors, health, regions, studies, trials
+from .api import controls, errors, health, importance, regions, studies, trials
 from .api import metrics as metrics_api
 from .api.context import Services
 from .api.schemas import ErrorSchema
@@ -24,6 +24,7 @@ from .storage.connection import connect
 from .storage.store import Store
 from .usecases.ask_tell import AskTell
 from .usecases.controls import Controls
+from .usecases.importance import ImportanceQueries
 from .usecases.regions import Regions
 from .usecases.reports import Reports
 from .usecases.studies import Studies
@@ -91,10 +92,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         reports=Reports(studies_uc, store, settings.limits),
         controls=Controls(studies_uc, store, settings.limits),
         regions=Regions(studies_uc, store),
+        importance=ImportanceQueries(studies_uc, store),
     )
 
     api = HoneApi(app)
-    for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, health.blp):
+    for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, importance.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_api.blp)
     app.register_blueprint(dashboard_blp)

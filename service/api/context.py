@@ -13,6 +13,7 @@ from ..domain.errors import InvalidInput
 from ..storage.store import Store
 from ..usecases.ask_tell import AskTell, Idempotency
 from ..usecases.controls import Controls
+from ..usecases.importance import ImportanceQueries
 from ..usecases.regions import Regions
 from ..usecases.reports import Reports
 from ..usecases.studies import Studies
@@ -32,6 +33,7 @@ class Services:
     reports: Reports
     controls: Controls
     regions: Regions
+    importance: ImportanceQueries
 
 
 def services() -> Services:

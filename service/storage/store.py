@@ -24,6 +24,9 @@ RESERVATION_MS = 60_000  # an ask commits within milliseconds; a minute means it
 # attempt: that attempt answers in milliseconds, so after this its process is taken for dead.
 PENDING_MS = 10_000
 SWEEP_BATCH = 500
+# A cached answer outlives no study for long: one written just after its study was deleted (and
+# swept) would otherwise stay forever.
+CACHE_SECONDS = 86_400
 
 
 class StaleStudy(NotFound):
@@ -560,3 +563,19 @@ class Store:
     def value_count(self, keys: StudyKeys) -> int:
         with self._guard():
             return int(self.client.zcard(keys.values))
+
+    def sample_complete(self, keys: StudyKeys, count: int) -> list[int]:
+        """Numbers of up to `count` distinct complete trials drawn at random; all of them when fewer."""
+        with self._guard():
+            return [int(n) for n in self.client.zrandmember(keys.values, count)]
+
+    # -- caches --------------------------------------------------------------------------------
+
+    def cached_importance(self, keys: StudyKeys) -> str | None:
+        with self._guard():
+            cached: str | None = self.client.get(keys.importance)
+        return cached
+
+    def cache_importance(self, keys: StudyKeys, answer: str) -> None:
+        with self._guard():
+            self.client.set(keys.importance, answer, ex=CACHE_SECONDS)
