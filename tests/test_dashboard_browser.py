@@ -428,6 +428,16 @@ def test_the_pair_view_draws_one_box_per_selected_level_and_every_point(browser:
     assert view["boxes"] == {str(level["level"]): 1 for level in levels}
     assert len(set(view["swatches"])) == len(levels)
 
+    # Zoomed to the boxes (a restart's whole-space box aside), every box is still drawn.
+    browser.find_element(By.ID, "pair-fit").click()
+    zoomed = browser.execute_script(
+        "const c = Chart.getChart(document.getElementById('pair-chart')); return [c.scales.x.min, c.scales.x.max];"
+    )
+    assert 1e-4 < zoomed[0] < zoomed[1] < 1
+    assert pair_view(browser)["boxes"] == {str(level["level"]): 1 for level in levels}
+    screenshot(browser, "pair-view-zoomed", browser.find_element(By.ID, "pair-section"))
+    browser.find_element(By.ID, "pair-fit").click()
+
     # A categorical axis: one band per run of kept choices, the points jittered within it.
     choose_pair(browser, "optimizer", "layers")
     view = pair_view(browser)

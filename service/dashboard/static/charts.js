@@ -65,7 +65,7 @@ const regionBoxes = {
       const [left, width] = span(scales.x, box.x, chartArea.left, chartArea.width);
       const [top, height] = span(scales.y, box.y, chartArea.top, chartArea.height);
       if (box.current) {
-        ctx.fillStyle = translucent(box.colour, 0.16);
+        ctx.fillStyle = translucent(box.colour, 0.1);
         ctx.fillRect(left, top, width, height);
       }
       ctx.strokeStyle = translucent(box.colour, 0.9);
@@ -362,14 +362,49 @@ export function pairChart(canvas, { compact = false } = {}) {
   return { chart: build(canvas, "scatter", options), compact };
 }
 
-export function setPair(pair, xParam, yParam, ctx) {
+/**
+ * The part of an axis that holds these ranges (plot units), with a margin; null when they span
+ * the whole axis anyway. Ranges covering (nearly) the whole axis, a restart's, are left out.
+ */
+function fitted(scale, ranges) {
+  const log = scale.type === "logarithmic";
+  const at = (v) => (log ? Math.log(v) : v);
+  const back = (u) => (log ? Math.exp(u) : u);
+  const [low, high] = [at(scale.min), at(scale.max)];
+  const inner = ranges.map((r) => [at(Math.min(...r)), at(Math.max(...r))]).filter(([a, b]) => b - a < 0.95 * (high - low));
+  if (!inner.length) return null;
+  const from = Math.min(...inner.map((r) => r[0]));
+  const to = Math.max(...inner.map((r) => r[1]));
+  const margin = Math.max((to - from) * 0.35, (high - low) * 0.01);
+  return [back(Math.max(low, from - margin)), back(Math.min(high, to + margin))];
+}
+
+/** Two params against each other; `fit` zooms the axes to the drawn boxes. */
+export function setPair(pair, xParam, yParam, ctx, { fit = false } = {}) {
   const { compact } = pair;
   const xAxis = paramAxis(xParam, { seed: JITTER_X, title: !compact });
   const yAxis = paramAxis(yParam, { seed: JITTER_Y, title: !compact });
   if (compact) {
     for (const scale of [xAxis.scale, yAxis.scale]) Object.assign(scale.ticks, { font: { size: 9 }, maxTicksLimit: 4 });
   }
-  const chart = onScales(pair, { x: xAxis.scale, y: yAxis.scale }, `${xParam.name}\n${yParam.name}`);
+  const boxes = ctx.levels.flatMap((l) => {
+    const rx = l.regions[xParam.name];
+    const ry = l.regions[yParam.name];
+    if (!rx || !ry) return [];
+    const colour = ctx.colours.get(l.level);
+    const current = l.level === ctx.current;
+    return xAxis.bands(rx).flatMap((x) => yAxis.bands(ry).map((y) => ({ x, y, colour, current, level: l.level })));
+  });
+  let key = `${xParam.name}\n${yParam.name}`;
+  if (fit) {
+    const categorical = { x: xParam.type === "categorical", y: yParam.type === "categorical" };
+    for (const [axis, scale] of [["x", xAxis.scale], ["y", yAxis.scale]]) {
+      const range = categorical[axis] ? null : fitted(scale, boxes.map((b) => b[axis]));
+      if (range) [scale.min, scale.max] = range;
+      key += `\n${range}`;
+    }
+  }
+  const chart = onScales(pair, { x: xAxis.scale, y: yAxis.scale }, key);
   chart.$names = [xParam.name, yParam.name];
   const trials = ctx.complete.filter((t) => xParam.name in t.params && yParam.name in t.params);
   chart.data.datasets = groupedPoints(
@@ -385,15 +420,11 @@ export function setPair(pair, xParam, yParam, ctx) {
     }),
     true,
   );
-  if (compact) for (const d of chart.data.datasets) d.pointRadius = 1.6;
-  chart.options.plugins.regionBoxes.boxes = ctx.levels.flatMap((l) => {
-    const rx = l.regions[xParam.name];
-    const ry = l.regions[yParam.name];
-    if (!rx || !ry) return [];
-    const colour = ctx.colours.get(l.level);
-    const current = l.level === ctx.current;
-    return xAxis.bands(rx).flatMap((x) => yAxis.bands(ry).map((y) => ({ x, y, colour, current, level: l.level })));
-  });
+  for (const d of chart.data.datasets) {
+    if (compact) d.pointRadius = 1.6;
+    if (fit) d.clip = true; // points outside the zoomed axes are not drawn over them
+  }
+  chart.options.plugins.regionBoxes.boxes = boxes;
   chart.update();
 }
 

@@ -85,6 +85,7 @@ function setUp(study) {
     });
   }
   $("pair-swap").addEventListener("click", () => showPair($("pair-y").value, $("pair-x").value));
+  $("pair-fit").addEventListener("change", renderScatter);
   $("pair-section").hidden = study.space.length < 2;
 
   const numeric = study.space.filter((p) => p.type !== "categorical");
@@ -180,6 +181,7 @@ function render() {
   renderScatter();
   setBest(page.charts.best, complete(), study.direction);
   setCurves(page.charts.curves, page.curves, new Map(trials.map((t) => [t.number, t])));
+  $("curves-none").hidden = page.curves.length > 0;
   renderImportance();
   page.table.update(trials, study.counts.total);
   page.table.restrict(page.parallel.brushed());
@@ -201,7 +203,10 @@ function renderScatter() {
     $("pair-y").value = y;
   }
   const byName = new Map(page.study.space.map((p) => [p.name, p]));
-  if (page.study.space.length >= 2) setPair(page.charts.pair, byName.get($("pair-x").value), byName.get($("pair-y").value), ctx);
+  if (page.study.space.length >= 2) {
+    const [x, y] = [byName.get($("pair-x").value), byName.get($("pair-y").value)];
+    setPair(page.charts.pair, x, y, ctx, { fit: $("pair-fit").checked });
+  }
   renderMatrix(ctx, byName);
   for (const chart of page.charts.params) setParam(chart, ctx);
 }
