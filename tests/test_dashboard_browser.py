@@ -261,7 +261,8 @@ def test_the_study_list_shows_state_counts_and_best(browser: Any, study: Seeded)
         [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
         for tr in browser.find_elements(By.CSS_SELECTOR, "#studies tbody tr")
     ]
-    assert [r[0] for r in rows] == sorted([STUDY, ZOOM, OLD, EDITED])
+    names = [r[0] for r in rows]
+    assert names == sorted(names) and {STUDY, ZOOM, OLD, EDITED} <= set(names)
     row = next(r for r in rows if r[0] == STUDY)
     assert row[:2] == [STUDY, "active"]
     link = browser.find_element(By.LINK_TEXT, STUDY).get_attribute("href")
@@ -560,3 +561,33 @@ def test_two_studies_compare_on_one_page(browser: Any, study: Seeded) -> None:
         browser.find_element(By.CSS_SELECTOR, f'#studies input[data-study="{name}"]').click()
     link = browser.find_element(By.ID, "compare-selected")
     assert link.get_attribute("href") == f"{study.url}/compare?study={ZOOM}&study={OLD}"
+
+
+def test_values_spanning_decades_get_a_log_axis_and_int_points_spread(browser: Any, study: Seeded) -> None:
+    name = "decades"
+    with httpx.Client(base_url=f"{study.url}/v1/studies/{name}/", timeout=30) as http:
+        assert http.put(f"{study.url}/v1/studies/{name}", json={"space": SPACE, "seed": 2}).status_code == 201
+        for i, trial in enumerate(http.post("trials/ask", json={"count": 12}).json()["trials"]):
+            body = {"state": "complete", "value": 10.0 ** (i - 4)}  # 1e-4 to 1e7
+            assert http.post(f"trials/{trial['number']}/tell", json=body).status_code == 200
+    open_study_page(browser, study, name)
+    axes = browser.execute_script(
+        """
+        const y = (id) => Chart.getChart(document.getElementById(id)).scales.y.type;
+        const layers = Chart.getChart(document.querySelector('canvas[data-param="layers"]'));
+        return {
+          best: y("best-chart"),
+          layers: layers.scales.y.type,
+          xs: layers.data.datasets.flatMap((d) => d.data.map((p) => [p.x, p.value])),
+        };
+        """
+    )
+    assert (axes["best"], axes["layers"]) == ("logarithmic", "logarithmic")
+    # Int points are jittered around their value, never onto a neighbour's.
+    assert all(abs(x - value) < 0.5 for x, value in axes["xs"])
+    assert len({x for x, _ in axes["xs"]}) == len(axes["xs"]) > len({value for _, value in axes["xs"]})
+    open_study_page(browser, study)
+    assert browser.execute_script("return Chart.getChart(document.getElementById('best-chart')).scales.y.type") == (
+        "linear"
+    )
+    assert console_errors(browser) == []
