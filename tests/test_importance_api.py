@@ -1,6 +1,6 @@
 """GET /v1/studies/{name}/importance: the param that decides the objective ranks first, categoricals and
 conditional params included; too few complete trials is a clear 409; answers are cached per count of
-complete trials; big studies are sampled and say so."""
+complete trials (a busy big study's within a small share); big studies are sampled and say so."""
 
 from __future__ import annotations
 
@@ -99,6 +99,18 @@ def test_the_answer_is_cached_under_the_study_until_another_trial_completes(api:
     # Deleting the study takes its cache with it.
     assert api.delete("/v1/studies/s").status_code == 204
     assert not [k for k in redis_client.keys("hone:{s}:*") if k.endswith(":importance")]
+
+
+def test_a_big_study_reuses_an_answer_until_it_has_a_share_more_trials(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importance, "STALE_SHARE", 0.1)
+    run(api, study(api), 40, by_lr)
+    assert api.get("/v1/studies/s/importance").get_json()["complete"] == 40
+    run(api, "s", 3, by_lr, seed=5)  # 43: within 10% of 40
+    assert api.get("/v1/studies/s/importance").get_json()["complete"] == 40
+    run(api, "s", 2, by_lr, seed=6)  # 45: past it
+    assert api.get("/v1/studies/s/importance").get_json()["complete"] == 45
 
 
 def test_a_study_bigger_than_the_sample_is_sampled_and_says_so(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:

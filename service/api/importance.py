@@ -53,7 +53,7 @@ class ImportanceItem(MethodView):
         description=(
             "Permutation importance of a random forest fitted to the complete trials "
             f"(a random sample of {MAX_TRIALS} on larger studies, `sampled` says so). "
-            "Cached until the count of complete trials changes."
+            "Cached until the count of complete trials grows by more than 1% (`complete` is the count it is from)."
         ),
     )
     def get(self, name: str) -> Any:
