@@ -14,8 +14,8 @@ const PALETTE = [
   "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
 ]; // prettier-ignore
-export const OTHER_LEVEL = "#b8bec5"; // points of levels not selected in the timeline
-export const ENQUEUED = "#3d434a"; // trials with no sampler level: enqueued by hand
+const OTHER_LEVEL = "#b8bec5"; // points of levels not selected in the timeline
+const ENQUEUED = "#3d434a"; // trials with no sampler level: enqueued by hand
 const PRUNED = "#d62728";
 const CURVE_COLOURS = PALETTE.filter((c) => c !== "#e15759"); // red is for pruned
 const DECADES_FOR_LOG = 2; // an objective spanning more than this many decades gets a log axis
@@ -37,7 +37,7 @@ export function seriesColour(index) {
 }
 
 /** `colour` ("#rrggbb" or "hsl(...)") at opacity `alpha`. */
-export function translucent(colour, alpha) {
+function translucent(colour, alpha) {
   if (colour.startsWith("hsl(")) return colour.replace("hsl(", "hsla(").replace(")", `, ${alpha})`);
   const n = parseInt(colour.slice(1), 16);
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
