@@ -2,7 +2,7 @@
 
 Tokens come from HONE_TOKENS (JSON) or HONE_TOKENS_FILE (a JSON file), a list of
 `{"name": "ci", "token": "..." | "sha256": "<hex>", "scopes": ["write"], "prefixes": ["team-a-"]}`.
-Scopes nest: admin (create, delete, hand controls) includes write (ask, tell, report, heartbeat),
+Scopes nest: admin (create, delete) includes write (ask, tell, report, heartbeat, hand controls),
 which includes read. With no tokens configured the service is open.
 """
 

@@ -24,6 +24,7 @@ from .storage.connection import connect
 from .storage.store import Store
 from .usecases.ask_tell import AskTell
 from .usecases.controls import Controls
+from .usecases.idempotency import Replays
 from .usecases.importance import ImportanceQueries
 from .usecases.regions import Regions
 from .usecases.reports import Reports
@@ -85,13 +86,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hone"] = Services(
         settings=settings,
         access=access,
-        store=store,
         studies=studies_uc,
         ask_tell=AskTell(studies_uc, store, settings.limits),
-        trials=TrialQueries(studies_uc, store),
+        trials=TrialQueries(studies_uc, store, settings.limits),
         reports=Reports(studies_uc, store, settings.limits),
         controls=Controls(studies_uc, store, settings.limits),
-        regions=Regions(studies_uc, store),
+        regions=Regions(studies_uc, store, settings.limits),
+        replays=Replays(store),
         importance=ImportanceQueries(studies_uc, store),
     )
 

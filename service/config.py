@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .access import Token, parse_tokens
+from .domain.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class Limits:
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
     max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
     max_enqueue_count: int = 1000  # configurations queued by hand in one request
+
+    def check_page_size(self, limit: int) -> None:
+        if limit > self.max_page_size:
+            raise InvalidInput(f"limit must be at most {self.max_page_size}", code="invalid_limit")
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ module owns the options and turns a report into the script's arguments.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from .domain.stored import ReportPlan
 from .options import normalize_named
 
 
@@ -44,17 +44,6 @@ PRUNERS: dict[str, type[ma.Schema]] = {"none": _Options, "median": MedianOptions
 
 def normalize_pruner(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     return normalize_named("pruner", raw, PRUNERS, "none")
-
-
-@dataclass(frozen=True)
-class ReportPlan:
-    """What report.lua needs for one report: its mode, parameters and the rungs the step reached."""
-
-    mode: str
-    warmup_steps: int = 0
-    min_trials: int = 0
-    reduction_factor: int = 0
-    rungs: tuple[int, ...] = ()
 
 
 def plan(pruner: Mapping[str, Any], step: int) -> ReportPlan:

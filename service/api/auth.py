@@ -31,4 +31,5 @@ def requires(scope: Scope) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def current_token() -> Token | None:
-    return g.get("token")
+    token: Token | None = g.get("token")
+    return token

@@ -10,9 +10,10 @@ from flask import current_app, request
 from ..access import AccessPolicy
 from ..config import Settings
 from ..domain.errors import InvalidInput
-from ..storage.store import Store
-from ..usecases.ask_tell import AskTell, Idempotency
+from ..domain.stored import Idempotency
+from ..usecases.ask_tell import AskTell
 from ..usecases.controls import Controls
+from ..usecases.idempotency import Replays
 from ..usecases.importance import ImportanceQueries
 from ..usecases.regions import Regions
 from ..usecases.reports import Reports
@@ -26,18 +27,19 @@ MAX_IDEMPOTENCY_KEY = 255
 class Services:
     settings: Settings
     access: AccessPolicy
-    store: Store
     studies: Studies
     ask_tell: AskTell
     trials: TrialQueries
     reports: Reports
     controls: Controls
     regions: Regions
+    replays: Replays
     importance: ImportanceQueries
 
 
 def services() -> Services:
-    return current_app.extensions["hone"]
+    hone: Services = current_app.extensions["hone"]
+    return hone
 
 
 def idempotency() -> Idempotency | None:

@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields
 
 
-def _converter(field: fields.Field) -> Callable[[Any], Any]:
+def _converter(field: fields.Field[Any]) -> Callable[[Any], Any]:
     # Timestamp is checked first: it subclasses String but formats its value.
     serialize = field._serialize
     if type(field).__name__ == "Timestamp":

@@ -28,5 +28,5 @@ class Ready(MethodView):
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """Redis answers; 503 (storage_unavailable) otherwise."""
-        services().store.ping()
+        services().studies.storage_ready()
         return {"status": "ready"}

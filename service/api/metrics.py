@@ -21,7 +21,7 @@ TIMED = {"trials.Ask": metrics.ASK_SECONDS, "trials.Tell": metrics.TELL_SECONDS}
 
 def _study_counts() -> Iterator[tuple[str, dict[str, int]]]:
     hone, token = services(), current_token()
-    for name in hone.store.study_names(None, metrics.MAX_STUDIES_SCRAPED):
+    for name in hone.studies.names(metrics.MAX_STUDIES_SCRAPED):
         if not hone.access.visible(token, name):
             continue
         try:

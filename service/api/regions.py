@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
-from ..domain.errors import InvalidInput
 from .auth import current_token, requires
 from .context import services
 from .schemas import Strict, Timestamp
@@ -70,9 +69,6 @@ class RegionCollection(MethodView):
     @blp.response(200, LevelListSchema)
     def get(self, args: dict[str, Any], name: str) -> Any:
         """Every level, oldest first: its region in param units, trial counts and best value."""
-        max_page = services().settings.limits.max_page_size
-        if args["limit"] > max_page:
-            raise InvalidInput(f"limit must be at most {max_page}", code="invalid_limit")
         return services().regions.page(name, args["cursor"], args["limit"])
 
     @requires(Scope.WRITE)

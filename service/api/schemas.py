@@ -14,8 +14,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..domain.space import NumericParam, Scale
-from ..domain.study import STUDY_NAME
-from ..domain.trial import TrialState
+from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS
+from ..domain.trial import TRIAL_ORDERS, TrialState
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 WORKER_ID = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces: safe in logs and headers
@@ -144,15 +144,15 @@ class StudyBodySchema(Strict):
     )
     metadata = fields.Dict(keys=fields.String(), load_default=dict)
     max_retries = fields.Integer(
-        load_default=2,
+        load_default=DEFAULT_MAX_RETRIES,
         strict=True,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Times a failed grid point or an expired trial's configuration is offered again."},
     )
     pruner = fields.Nested(PrunerSchema, load_default=dict)
     lease_seconds = FiniteFloat(
-        load_default=1800,
-        validate=validate.Range(min=1, max=7 * 86400),
+        load_default=DEFAULT_LEASE_SECONDS,
+        validate=validate.Range(min=1, max=MAX_LEASE_SECONDS),
         metadata={"description": "How long an asked trial may run without a tell or heartbeat."},
     )
 
@@ -161,7 +161,9 @@ class AskBodySchema(Strict):
     count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
     worker = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(WORKER_ID))
     resume = fields.Boolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
-    lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
+    lease_seconds = FiniteFloat(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_LEASE_SECONDS)
+    )
 
 
 class TellBodySchema(Strict):
@@ -171,7 +173,9 @@ class TellBodySchema(Strict):
 
 
 class HeartbeatBodySchema(Strict):
-    lease_seconds = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(min=1, max=7 * 86400))
+    lease_seconds = FiniteFloat(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_LEASE_SECONDS)
+    )
 
 
 class ReportBodySchema(Strict):
@@ -227,7 +231,7 @@ class TrialListArgsSchema(Strict):
         fields.String(validate=validate.OneOf([s.value for s in TrialState])),
         metadata={"description": "Repeat or comma-separate to filter by several states."},
     )
-    order = fields.String(load_default="number", validate=validate.OneOf(["number", "-number", "value"]))
+    order = fields.String(load_default="number", validate=validate.OneOf(TRIAL_ORDERS))
     cursor = fields.String(load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
@@ -288,7 +292,7 @@ class ParamOutSchema(ma.Schema):
 
 
 def param_out(param: Any) -> dict[str, Any]:
-    out = param.to_dict()
+    out: dict[str, Any] = param.to_dict()
     if isinstance(param, NumericParam):
         out["prior"] = param.prior_quantiles()
     return out
@@ -345,6 +349,3 @@ class ErrorSchema(ma.Schema):
 
 class HealthSchema(ma.Schema):
     status = fields.String()
-
-
-STUDY_NAME_PATTERN = STUDY_NAME.pattern

@@ -66,3 +66,9 @@ class SpaceError(InvalidInput):
         super().__init__(where + message, details={"param": param, "rule": rule})
         self.param = param
         self.rule = rule
+
+
+class StaleStudy(NotFound):
+    """The study was deleted, or deleted and created again, since the caller cached it."""
+
+    code = "study_not_found"

@@ -136,10 +136,6 @@ class NumericParam(Param):
         object.__setattr__(self, "last_index", last_index)
         object.__setattr__(self, "ndigits", ndigits)
 
-    @property
-    def stepped(self) -> bool:
-        return self.step is not None
-
     def _at_index(self, index: int) -> float:
         assert self.step is not None
         index = min(max(index, 0), self.last_index)

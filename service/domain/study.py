@@ -16,6 +16,7 @@ from .trial import Trial, TrialState
 STUDY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 DEFAULT_LEASE_SECONDS = 1800  # a training run reports back well within 30 minutes or heartbeats
 DEFAULT_MAX_RETRIES = 2  # a configuration gets three chances before it is given up
+MAX_LEASE_SECONDS = 7 * 86400  # a week: longer than any training run that still heartbeats
 
 
 class Direction(StrEnum):

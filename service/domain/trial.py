@@ -19,6 +19,8 @@ class TrialState(StrEnum):
 
 
 TOLD_STATES = (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
+# How a page of trials may be ordered: by number up or down, or best value first (complete trials).
+TRIAL_ORDERS = ("number", "-number", "value")
 
 
 @dataclass(frozen=True)

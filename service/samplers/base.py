@@ -15,7 +15,10 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from ..domain.space import SearchSpace
+from ..domain.stored import SamplerState
 from ..domain.study import Direction
+
+__all__ = ["Advance", "Draw", "Region", "RegionEdit", "Sampler", "SamplerState", "Scored", "TopLoader"]
 
 
 @dataclass(frozen=True)
@@ -23,16 +26,6 @@ class Draw:
     number: int  # the trial number: seeds the random stream, so one number gives one configuration
     index: int  # the study-wide draw counter: a grid position or a place in a space-filling sequence
     attempt: int = 0  # > 0 when an earlier draw in the same batch gave a duplicate configuration
-
-
-@dataclass(frozen=True)
-class SamplerState:
-    """What every service process must agree on: changed only by an atomic compare-and-set."""
-
-    level: int = 0
-    version: int = 0
-    level_start: int = 0
-    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +57,15 @@ class RegionEdit:
     low: float | None = None
     high: float | None = None
     keep: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    """The part of the space a level draws from, on the unit scale: [low, high] of each numeric
+    param it narrows, the kept choice indexes of each categorical it narrows."""
+
+    box: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    keep: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
 class NoOptions(ma.Schema):
@@ -100,6 +102,10 @@ class Sampler(ABC):
         """True when the ask that takes draw `index` (alone) can never move the study to a new
         level: such a draw may be prepared ahead and handed out without calling `advance`."""
         return True
+
+    def region(self, data: Mapping[str, Any]) -> Region:
+        """The region a level with this shared state draws from. The default: the whole space."""
+        return Region()
 
     def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any] | None:
         """The state of a new level with one param's region changed by hand (`asked`: trials of

@@ -32,7 +32,7 @@ from scipy.stats import qmc
 
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
-from .base import Advance, Draw, RegionEdit, Sampler, SamplerState, Scored, TopLoader
+from .base import Advance, Draw, Region, RegionEdit, Sampler, SamplerState, Scored, TopLoader
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -226,6 +226,13 @@ class CoarseToFineSampler(Sampler):
         # No gain around the best usually means the region is still too coarse to find the better
         # part of it: zoom closer, and restart when that keeps failing.
         return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")
+
+    def region(self, data: Mapping[str, Any]) -> Region:
+        # Hand limits are the whole space of their params; the zoomed box and kept choices lie inside.
+        return Region(
+            box={**data.get("bounds", {}), **data.get("box", {})},
+            keep={**data.get("allowed", {}), **data.get("keep", {})},
+        )
 
     def settled(self, state: SamplerState, index: int) -> bool:
         # A level's asked count is its draws since level_start; `advance` waits for the budget.

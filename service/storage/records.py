@@ -1,60 +1,71 @@
-"""The compact stored form of a trial (see lua/_prelude.lua) and its decoding into a Trial."""
+"""How stored values are written in Redis, and read back: the one place that knows the encoding.
+
+Trial record (see lua/_prelude.lua): `<ask JSON>` while running, `<ask JSON>\\n<result JSON>`
+once finished, with compact keys:
+  ask:    p packed params, o source, l level, a attempt, r retry of, rf retry on failure,
+          t asked ms, w worker
+  result: s state, v value, e error, f finished ms, q requeued (expired and offered again)
+
+Where JSON meets Lua. Lua's cjson would round floats if a script re-encoded a record, so the
+scripts never do: they splice text written here. Three values cross as JSON object members
+without braces, and this module is the only place that cuts them so:
+  - `draw_members`: a draw prepared ahead; ask.lua wraps it with the asker (t, w), as `ask_record` does;
+  - `result_members`: a tell's result; tell.lua puts the finish time (and a pruned trial's value) in front;
+  - `region_members`: a level's region record; advance.lua puts level, version, start and time in front.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from ..domain.space import SearchSpace
-from ..domain.trial import Outcome, Trial, TrialState
-
-
-@dataclass(frozen=True)
-class StoredTrial:
-    """A trial as stored: its record, lease deadline (ms, running trials only) and note."""
-
-    number: int
-    record: str
-    deadline_ms: float | None = None
-    note: str | None = None
-
+from ..domain.importance import Importance, ParamImportance
+from ..domain.stored import DrawRecord, RegionRecord, StoredTrial
+from ..domain.trial import Outcome, TrialState
 
 _compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_plain = json.JSONEncoder(separators=(",", ":")).encode
+# A study's spec is compared as stored text: sorted keys make equal specs equal strings.
+_canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
-def draw_fields(
-    packed_params: Sequence[Any],
-    *,
-    source: str,
-    level: int | None,
-    attempt: int = 0,
-    retry_of: int | None = None,
-    retry_failed: bool = False,
-) -> str:
-    """The members of an ask record that describe the configuration, without braces: a draw
-    prepared ahead is stored in this form and ask.lua adds the asker, as `ask_record` does."""
-    record: dict[str, Any] = {"p": list(packed_params), "o": source}
-    if level is not None:
-        record["l"] = level
-    if attempt:
-        record["a"] = attempt
-    if retry_of is not None:
-        record["r"] = retry_of
-    if retry_failed:
+def encode_json(value: Any) -> str:
+    """A sampler state, an enqueued configuration: compact JSON."""
+    return _plain(value)
+
+
+def decode_json(text: str) -> Any:
+    return json.loads(text)
+
+
+def encode_spec(spec: Mapping[str, Any]) -> str:
+    return _canonical(spec)
+
+
+def draw_members(draw: DrawRecord) -> str:
+    """The members of an ask record that describe its configuration, without braces."""
+    record: dict[str, Any] = {"p": list(draw.packed), "o": draw.source}
+    if draw.level is not None:
+        record["l"] = draw.level
+    if draw.attempt:
+        record["a"] = draw.attempt
+    if draw.retry_of is not None:
+        record["r"] = draw.retry_of
+    if draw.retry_failed:
         record["rf"] = 1
     return _compact(record)[1:-1]
 
 
-def ask_record(fields: str, *, worker: str | None, asked_ms: int) -> str:
-    """A running trial's record: its draw fields, when it was asked and by whom."""
+def ask_record(draw: DrawRecord, *, worker: str | None, asked_ms: int) -> str:
+    """A running trial's record: its draw, when it was asked and by whom."""
     asker = f',"t":{asked_ms}' if worker is None else f',"t":{asked_ms},"w":{_compact(worker)}'
-    return "{" + fields + asker + "}"
+    return "{" + draw_members(draw) + asker + "}"
 
 
-def result_body(outcome: Outcome) -> str:
-    """The result JSON without its opening brace: tell.lua puts the finish time in front."""
+def result_members(outcome: Outcome) -> str:
+    """A told outcome's result JSON without its opening brace."""
     result: dict[str, Any] = {"s": outcome.state.value}
     if outcome.value is not None:
         result["v"] = outcome.value
@@ -63,34 +74,50 @@ def result_body(outcome: Outcome) -> str:
     return _compact(result)[1:]
 
 
-def parse_ask(text: str) -> dict[str, Any]:
-    return json.loads(text)
+def region_members(region: RegionRecord) -> str:
+    """A new level's region record without its opening brace."""
+    return _compact({"by": region.by, "note": region.note, "state": region.state})[1:]
 
 
-def decode_trial(
-    number: int, record: str, space: SearchSpace, lease_deadline_ms: float | None = None, note: str | None = None
-) -> Trial:
+def decode_draw(ask: Mapping[str, Any]) -> DrawRecord:
+    return DrawRecord(ask["p"], ask["o"], ask.get("l"), ask.get("a", 0), ask.get("r"), bool(ask.get("rf")))
+
+
+def decode_retried(ask_text: str, number: int) -> DrawRecord:
+    """The draw of trial `number`, as the next attempt at its configuration."""
+    ask = json.loads(ask_text)
+    return DrawRecord(ask["p"], ask["o"], ask.get("l"), ask.get("a", 0) + 1, number, bool(ask.get("rf")))
+
+
+def decode_trial(number: int, record: str, deadline_ms: float | None = None, note: str | None = None) -> StoredTrial:
     ask_text, _, result_text = record.partition("\n")
     ask = json.loads(ask_text)
     result = json.loads(result_text) if result_text else {}
-    state = TrialState(result.get("s", "running"))
-    return Trial(
+    return StoredTrial(
         number=number,
-        params=space.unpack(ask["p"]),
-        state=state,
-        value=result.get("v"),
+        draw=decode_draw(ask),
+        asked_ms=ask["t"],
         worker=ask.get("w"),
-        asked_at=ask["t"] / 1000,
-        finished_at=result["f"] / 1000 if "f" in result else None,
-        source=ask["o"],
-        level=ask.get("l"),
-        attempt=ask.get("a", 0),
-        retry_of=ask.get("r"),
+        state=TrialState(result.get("s", "running")),
+        value=result.get("v"),
         error=result.get("e"),
-        lease_expires_at=lease_deadline_ms / 1000 if lease_deadline_ms and state is TrialState.RUNNING else None,
+        finished_ms=result.get("f"),
+        deadline_ms=deadline_ms,
         note=note,
     )
 
 
-def decode_stored(stored: StoredTrial, space: SearchSpace) -> Trial:
-    return decode_trial(stored.number, stored.record, space, stored.deadline_ms, stored.note)
+def decode_region(text: str) -> RegionRecord:
+    record = json.loads(text)
+    return RegionRecord(record["by"], record["note"], record["state"], record["at"], record["start"])
+
+
+def encode_importance(answer: Importance) -> str:
+    """A cached param importance, as the field names say."""
+    return _plain(dataclasses.asdict(answer))
+
+
+def decode_importance(text: str) -> Importance:
+    data = json.loads(text)
+    params = tuple(ParamImportance(**p) for p in data.pop("params"))
+    return Importance(params=params, **data)

@@ -1,21 +1,59 @@
-"""The only module that talks to Redis. It returns frozen values and raises domain errors."""
+"""The only module that talks to Redis. It takes and returns frozen domain values
+(`service/domain/stored.py`), decodes each script's reply once, and raises domain errors."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from ..domain.errors import Conflict, LimitExceeded, NotFound, StorageUnavailable
+from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy, StorageUnavailable
+from ..domain.importance import Importance
+from ..domain.stored import (
+    AlreadyTold,
+    AskReply,
+    DrawRecord,
+    Finished,
+    Handed,
+    Idempotency,
+    LevelRow,
+    Prepared,
+    Recorded,
+    RegionRecord,
+    Reoffered,
+    Replay,
+    Replayed,
+    ReportPlan,
+    ReportReply,
+    Reserved,
+    Resumed,
+    SamplerState,
+    Slot,
+    SlotKind,
+    StoredTrial,
+    StudyHeader,
+    TellReply,
+    Verdict,
+)
+from ..domain.trial import Outcome
 from ..metrics import REDIS_ERRORS, observe_expired
-from ..pruners import ReportPlan
-from ..samplers.base import SamplerState
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
-from .records import StoredTrial
+from .records import (
+    ask_record,
+    decode_importance,
+    decode_json,
+    decode_region,
+    decode_retried,
+    decode_trial,
+    draw_members,
+    encode_importance,
+    encode_json,
+    encode_spec,
+    region_members,
+    result_members,
+)
 from .scripts import Scripts
 
 EXPIRE_BATCH = 100  # leases expired per call: bounds a call's work after a long outage
@@ -23,99 +61,38 @@ RESERVATION_MS = 60_000  # an ask commits within milliseconds; a minute means it
 # How long a retry with the same Idempotency-Key waits (409 request_in_progress) for the first
 # attempt: that attempt answers in milliseconds, so after this its process is taken for dead.
 PENDING_MS = 10_000
+IDEMPOTENCY_TTL_S = 86_400  # a retried request gets its first answer for a day
 SWEEP_BATCH = 500
 # A cached answer outlives no study for long: one written just after its study was deleted (and
 # swept) would otherwise stay forever.
 CACHE_SECONDS = 86_400
 
-
-class StaleStudy(NotFound):
-    """The study was deleted, or deleted and created again, since the caller cached it."""
-
-    code = "study_not_found"
+_SLOT_KINDS = {"f": SlotKind.FRESH, "d": SlotKind.LOST_DRAW, "r": SlotKind.RETRY, "e": SlotKind.ENQUEUED}
 
 
-@dataclass(frozen=True)
-class StudyHeader:
-    name: str
-    uid: str
-    spec_json: str
-    created_ms: int
-    seed: int
-    paused: bool
-    counts: dict[str, int]
-    fields: dict[str, str] = field(repr=False)
+def _answer(idempotency: Idempotency | None, kind: str, answer: str = "") -> str:
+    """What an Idempotency-Key stores: `fingerprint|kind:answer` ('' without a key)."""
+    return f"{idempotency.fingerprint}|{kind}:{answer}" if idempotency else ""
 
 
-@dataclass(frozen=True)
-class Slot:
-    """One reserved trial number and what fills it."""
-
-    number: int
-    kind: str  # "fresh" | "draw" | "retry" | "enqueued"
-    ident: int  # draw index, the retried trial's number, or the enqueued id
-    payload: str  # ask JSON of the retried trial, or the enqueued params JSON
-
-
-@dataclass(frozen=True)
-class Reservation:
-    now_ms: int
-    state: SamplerState
-    level_asked: int
-    level_done: int
-    expired: int
-    next_number: int  # the number and draw index the next ask will take if nothing intervenes
-    next_draw: int
-    slots: tuple[Slot, ...]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A draw computed ahead for the ask that takes this number and draw index at this state
-    version; ask.lua hands it out without Python."""
-
-    version: int
-    number: int
-    draw: int
-    fields: str
-
-    @property
-    def field(self) -> str:
-        return f"{self.version}:{self.number}:{self.draw}"
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A stored answer to an Idempotency-Key: `fingerprint|answer`."""
-
-    fingerprint: str
-    answer: str
-
-
-@dataclass(frozen=True)
-class TellResult:
-    status: str  # "ok" | "told" | "reoffered"
-    record: str
-    note: str | None
-
-
-@dataclass(frozen=True)
-class LevelRow:
-    """One sampler level as stored: its region record (None for level 0) and its trial counts."""
-
-    level: int
-    region: str | None
-    asked: int
-    done: int
-    best: float | None
-
-
-_SLOT_KINDS = {"f": "fresh", "d": "draw", "r": "retry", "e": "enqueued"}
+def _held(keys: StudyKeys, idempotency: Idempotency | None) -> list[str]:
+    return [idempotency_key(keys.name, idempotency.key)] if idempotency else []
 
 
 def _replay(stored: str) -> Replay:
+    """A stored answer, `fingerprint|kind:answer`."""
     fingerprint, _, answer = stored.partition("|")
-    return Replay(fingerprint, answer)
+    kind, _, rest = answer.partition(":")
+    return Replay(fingerprint, kind, rest)
+
+
+def _slot(number: str, slot: str, payload: str) -> Slot:
+    kind, ident = _SLOT_KINDS[slot[0]], int(slot[1:])
+    if kind is SlotKind.RETRY and payload:
+        return Slot(int(number), kind, ident, retried=decode_retried(payload, ident))
+    if kind is SlotKind.ENQUEUED and payload:
+        return Slot(int(number), kind, ident, enqueued=decode_json(payload))
+    return Slot(int(number), kind, ident)
 
 
 class Store:
@@ -143,33 +120,65 @@ class Store:
     # -- studies ---------------------------------------------------------------------------
 
     def create_study(
-        self, name: str, uid: str, spec_json: str, seed: int, max_retries: int, draw_limit: int | None, state_json: str
-    ) -> tuple[bool, str]:
-        """(True, created ms) when created; (False, stored spec JSON) when the name is taken."""
+        self,
+        name: str,
+        uid: str,
+        spec: Mapping[str, Any],
+        seed: int,
+        max_retries: int,
+        draw_limit: int | None,
+        state: Mapping[str, Any],
+    ) -> Mapping[str, Any] | None:
+        """None when created; the stored spec when the name is taken."""
         with self._guard():
             status, value = self.scripts.create(
                 keys=[study_key(name)],
-                args=[uid, spec_json, seed, max_retries, "" if draw_limit is None else draw_limit, state_json],
+                args=[
+                    uid,
+                    encode_spec(spec),
+                    seed,
+                    max_retries,
+                    "" if draw_limit is None else draw_limit,
+                    encode_json(state),
+                ],
             )
             # The index is in another cluster slot; a crash between the two is mended by the next PUT.
             self.client.zadd(STUDY_INDEX, {name: 0}, nx=True)
-        return status == "created", value
+        return None if status == "created" else decode_json(value)
 
     def header(self, name: str) -> StudyHeader | None:
+        """The study's header; None when there is no study of this name."""
         with self._guard():
             fields = self.client.hgetall(study_key(name))
         if not fields:
             return None
+        limit = fields.get("draw_limit")
         return StudyHeader(
             name=name,
             uid=fields["uid"],
-            spec_json=fields["spec"],
+            spec=decode_json(fields["spec"]),
             created_ms=int(fields["created"]),
             seed=int(fields["seed"]),
             paused=fields.get("paused") == "1",
             counts={k[2:]: int(v) for k, v in fields.items() if k.startswith("n_")},
-            fields=fields,
+            trials_total=int(fields.get("seq", 0)),
+            state=SamplerState(
+                level=int(fields.get("level", 0)),
+                version=int(fields.get("sver", 0)),
+                level_start=int(fields.get("lstart", 0)),
+                data=decode_json(fields.get("sstate", "{}")),
+            ),
+            note=fields.get("note"),
+            draw_limit=int(limit) if limit is not None else None,
+            draws_taken=int(fields.get("cursor", 0)),
         )
+
+    def current_header(self, keys: StudyKeys) -> StudyHeader:
+        """The header of the study these keys belong to; StaleStudy when it is gone or recreated."""
+        header = self.header(keys.name)
+        if header is None or header.uid != keys.uid:
+            raise StaleStudy("no such study", code="study_not_found")
+        return header
 
     def study_names(self, after: str | None, limit: int) -> list[str]:
         """Names in lexical order, after the given one."""
@@ -211,11 +220,10 @@ class Store:
         resume: bool,
         lease_ms: int,
         max_trials: int,
-        idempotency: str | None,
-        answer_prefix: str,
-    ) -> Reservation | Replay | list[int] | StoredTrial:
-        """Reserve numbers; a Replay for a repeated Idempotency-Key; a list of numbers on resume;
-        or, when a prepared draw fitted, the trial already stored."""
+        idempotency: Idempotency | None,
+    ) -> AskReply:
+        """Hand out a prepared draw, replay an Idempotency-Key's answer, resume the worker's
+        trials, or reserve trial numbers for Python to fill and `commit`."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -225,9 +233,8 @@ class Store:
             keys.enqueued,
             keys.levels,
             keys.prepared,
+            *_held(keys, idempotency),
         ]
-        if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
         with self._guard():
             reply = self.scripts.ask(
                 keys=script_keys,
@@ -241,36 +248,31 @@ class Store:
                     lease_ms,
                     max_trials,
                     PENDING_MS,
-                    answer_prefix,
+                    _answer(idempotency, "ask"),  # ask.lua appends the trial number
+                    IDEMPOTENCY_TTL_S,
                 ],
             )
         status = reply[0]
         if status == "handed":
             observe_expired(int(reply[1]))
-            return StoredTrial(int(reply[3]), reply[4], int(reply[2]))
+            return Handed(decode_trial(int(reply[3]), reply[4], int(reply[2])))
         if status == "ok":
-            slots = []
-            for i in range(11, len(reply), 3):
-                slot = reply[i + 1]
-                slots.append(Slot(int(reply[i]), _SLOT_KINDS[slot[0]], int(slot[1:]), reply[i + 2]))
-            state = SamplerState(
-                level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=json.loads(reply[5])
-            )
             observe_expired(int(reply[8]))
-            return Reservation(
-                int(reply[1]),
-                state,
-                int(reply[6]),
-                int(reply[7]),
-                int(reply[8]),
-                int(reply[9]),
-                int(reply[10]),
-                tuple(slots),
+            return Reserved(
+                now_ms=int(reply[1]),
+                state=SamplerState(
+                    level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=decode_json(reply[5])
+                ),
+                level_asked=int(reply[6]),
+                level_done=int(reply[7]),
+                next_number=int(reply[9]),
+                next_draw=int(reply[10]),
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(11, len(reply), 3)),
             )
         if status == "resumed":
-            return [int(n) for n in reply[2:]]
+            return Resumed(tuple(int(n) for n in reply[2:]))
         if status == "replay":
-            return _replay(reply[1])
+            return Replayed(_replay(reply[1]))
         self._raise_for(status, reply)
         raise AssertionError(status)
 
@@ -301,43 +303,46 @@ class Store:
     def commit(
         self,
         keys: StudyKeys,
-        records: Sequence[tuple[int, str]],
+        asked: Sequence[tuple[int, DrawRecord]],
         *,
+        worker: str | None,
+        asked_ms: int,
         lease_ms: int,
-        idempotency: str | None,
-        answer: str,
+        idempotency: Idempotency | None,
         prepared: Sequence[Prepared] = (),
-    ) -> tuple[int, list[int]]:
+    ) -> tuple[int, set[int]]:
         """Store asked trials and replace the prepared draws (when given); returns (lease
         deadline ms, numbers whose reservation was lost)."""
         script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
-        if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
-        args: list[Any] = [keys.uid, lease_ms, answer, len(records)]
-        for number, record in records:
-            args.extend((number, record))
-        for draw in prepared:
-            args.extend((draw.field, draw.fields))
+        script_keys += _held(keys, idempotency)
+        answer = _answer(idempotency, "ask", ",".join(str(number) for number, _ in asked))
+        args: list[Any] = [keys.uid, lease_ms, answer, IDEMPOTENCY_TTL_S, len(asked)]
+        for number, draw in asked:
+            args.extend((number, ask_record(draw, worker=worker, asked_ms=asked_ms)))
+        for ahead in prepared:
+            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", draw_members(ahead.draw)))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
-        return int(reply[1]), [int(n) for n in reply[2:]]
+        return int(reply[1]), {int(n) for n in reply[2:]}
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(self, keys: StudyKeys, version: int, state_json: str, region_json: str) -> bool:
-        """Compare-and-set the sampler state; True when this call moved the study to a new level."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
+        """Compare-and-set the sampler state to the region's; True when this call moved the
+        study to a new level."""
         with self._guard():
             reply = self.scripts.advance(
-                keys=[keys.study, keys.regions], args=[keys.uid, version, state_json, region_json[1:]]
+                keys=[keys.study, keys.regions],
+                args=[keys.uid, version, encode_json(region.state), region_members(region)],
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
         return bool(reply[0] == "advanced")
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
-        """Region record and counts of each level asked for."""
+        """Region and counts of each level asked for."""
         if not numbers:
             return []
         fields = [f"{n}:{part}" for n in numbers for part in "adb"]
@@ -349,7 +354,7 @@ class Store:
         return [
             LevelRow(
                 level=n,
-                region=regions[i],
+                region=decode_region(regions[i]) if regions[i] is not None else None,
                 asked=int(counts[3 * i] or 0),
                 done=int(counts[3 * i + 1] or 0),
                 best=float(counts[3 * i + 2]) if counts[3 * i + 2] is not None else None,
@@ -363,14 +368,11 @@ class Store:
         self,
         keys: StudyKeys,
         number: int,
+        outcome: Outcome,
         *,
-        state: str,
-        value: float | None,
-        body: str,
         direction: str,
-        idempotency: str | None,
-        answer: str,
-    ) -> TellResult | Replay:
+        idempotency: Idempotency | None,
+    ) -> TellReply:
         script_keys = [
             keys.study,
             keys.trials,
@@ -380,24 +382,39 @@ class Store:
             keys.levels,
             keys.curve(number),
             keys.notes,
+            *_held(keys, idempotency),
         ]
-        if idempotency:
-            script_keys.append(idempotency_key(keys.name, idempotency))
+        answer = _answer(idempotency, "tell", str(number))
+        value = "" if outcome.value is None else repr(outcome.value)
         with self._guard():
             reply = self.scripts.tell(
                 keys=script_keys,
-                args=[keys.uid, number, state, "" if value is None else repr(value), body, direction, answer],
+                args=[
+                    keys.uid,
+                    number,
+                    outcome.state.value,
+                    value,
+                    result_members(outcome),
+                    direction,
+                    answer,
+                    IDEMPOTENCY_TTL_S,
+                ],
             )
         status = reply[0]
-        if status in ("ok", "told", "reoffered"):
-            return TellResult(status, reply[1], reply[2])
         if status == "replay":
-            return _replay(reply[1])
+            return Replayed(_replay(reply[1]))
         self._raise_for(status, reply)
+        trial = decode_trial(number, reply[1], note=reply[2])
+        if status == "ok":
+            return Recorded(trial)
+        if status == "told":
+            return AlreadyTold(trial)
+        if status == "reoffered":
+            return Reoffered(trial)
         raise AssertionError(status)
 
-    def heartbeat(self, keys: StudyKeys, number: int, lease_ms: int) -> tuple[str, StoredTrial]:
-        """("ok", the trial with its new deadline) or ("finished", the trial)."""
+    def heartbeat(self, keys: StudyKeys, number: int, lease_ms: int) -> StoredTrial:
+        """The trial, with its new lease deadline while it runs; a finished trial as it is."""
         with self._guard():
             reply = self.scripts.heartbeat(
                 keys=[keys.study, keys.trials, keys.leases, keys.reserved, keys.pending, keys.notes],
@@ -405,7 +422,7 @@ class Store:
             )
         self._raise_for(reply[0], reply)
         deadline = int(reply[3]) if reply[0] == "ok" else None
-        return reply[0], StoredTrial(number, reply[1], deadline, reply[2])
+        return decode_trial(number, reply[1], deadline, reply[2])
 
     def expire(self, keys: StudyKeys) -> int:
         with self._guard():
@@ -424,8 +441,7 @@ class Store:
 
     def report(
         self, keys: StudyKeys, number: int, step: int, value: float, plan: ReportPlan, max_points: int, direction: str
-    ) -> tuple[str | None, bool]:
-        """(None, prune?) for a running trial; (its record, False) when it has finished."""
+    ) -> ReportReply:
         script_keys = [keys.study, keys.trials, keys.curve(number)]
         script_keys.append(keys.step(step) if plan.mode == "median" else keys.curve(number))
         script_keys.extend(keys.rung(k) for k in plan.rungs)
@@ -435,8 +451,8 @@ class Store:
             reply = self.scripts.report(keys=script_keys, args=args)
         self._raise_for(reply[0], reply)
         if reply[0] == "finished":
-            return reply[1], False
-        return None, bool(reply[1])
+            return Finished(decode_trial(number, reply[1]))
+        return Verdict(bool(reply[1]))
 
     def curves(self, keys: StudyKeys, numbers: Sequence[int]) -> list[list[tuple[int, float]]]:
         """Each trial's learning curve as (step, value) pairs, by step."""
@@ -447,10 +463,11 @@ class Store:
             reply = pipe.execute()
         return [[(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)] for points in reply]
 
-    def enqueue(self, keys: StudyKeys, configurations: Sequence[str]) -> list[int]:
+    def enqueue(self, keys: StudyKeys, configurations: Sequence[Mapping[str, Any]]) -> list[int]:
         with self._guard():
             reply = self.scripts.enqueue(
-                keys=[keys.study, keys.pending, keys.enqueued], args=[keys.uid, *configurations]
+                keys=[keys.study, keys.pending, keys.enqueued],
+                args=[keys.uid, *(encode_json(params) for params in configurations)],
             )
         self._raise_for(reply[0], reply)
         return [int(i) for i in reply[1:]]
@@ -459,7 +476,13 @@ class Store:
         with self._guard():
             return int(self.client.zcard(keys.pending))
 
-    def set_study_field(self, keys: StudyKeys, field_name: str, value: str) -> None:
+    def set_paused(self, keys: StudyKeys, paused: bool) -> None:
+        self._set_study_field(keys, "paused", "1" if paused else "0")
+
+    def set_study_note(self, keys: StudyKeys, note: str) -> None:
+        self._set_study_field(keys, "note", note)
+
+    def _set_study_field(self, keys: StudyKeys, field_name: str, value: str) -> None:
         with self._guard():
             done = self.scripts.set_study_field(keys=[keys.study], args=[keys.uid, field_name, value])
         if not done:
@@ -473,9 +496,9 @@ class Store:
 
     # -- idempotency for writes without their own script ---------------------------------
 
-    def idempotency_begin(self, name: str, key: str) -> Replay | None:
+    def idempotency_begin(self, name: str, idempotency: Idempotency) -> Replay | None:
         """None: go ahead (the key is now held). A Replay: answer with it. Busy: Conflict."""
-        redis_key = idempotency_key(name, key)
+        redis_key = idempotency_key(name, idempotency.key)
         with self._guard():
             if self.client.set(redis_key, "pending", nx=True, px=PENDING_MS):
                 return None
@@ -484,13 +507,15 @@ class Store:
             self._raise_for("busy", [])
         return _replay(stored)
 
-    def idempotency_finish(self, name: str, key: str, answer: str) -> None:
+    def idempotency_finish(self, name: str, idempotency: Idempotency, kind: str, answer: str) -> None:
         with self._guard():
-            self.client.set(idempotency_key(name, key), answer, ex=86_400)
+            self.client.set(
+                idempotency_key(name, idempotency.key), _answer(idempotency, kind, answer), ex=IDEMPOTENCY_TTL_S
+            )
 
-    def idempotency_abort(self, name: str, key: str) -> None:
+    def idempotency_abort(self, name: str, idempotency: Idempotency) -> None:
         with self._guard():
-            self.client.delete(idempotency_key(name, key))
+            self.client.delete(idempotency_key(name, idempotency.key))
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -506,7 +531,7 @@ class Store:
                 pipe.zscore(keys.leases, number)
             reply = pipe.execute()
         return [
-            StoredTrial(number, record, deadline, note)
+            decode_trial(number, record, deadline, note)
             for number, record, note, deadline in zip(numbers, reply[0], reply[1], reply[2:], strict=True)
             if record is not None
         ]
@@ -514,7 +539,7 @@ class Store:
     def top(self, keys: StudyKeys, direction: str, k: int) -> list[StoredTrial]:
         with self._guard():
             reply = self.scripts.top(keys=[keys.values, keys.trials, keys.notes], args=[direction, k])
-        return [StoredTrial(int(reply[i]), reply[i + 1], None, reply[i + 2]) for i in range(0, len(reply), 3)]
+        return [decode_trial(int(reply[i]), reply[i + 1], None, reply[i + 2]) for i in range(0, len(reply), 3)]
 
     def by_value(
         self, keys: StudyKeys, direction: str, after: tuple[float, int] | None, limit: int
@@ -550,7 +575,7 @@ class Store:
             pipe.hmget(keys.notes, [m for m, _ in members])
             records, notes = pipe.execute()
         return [
-            (StoredTrial(int(m), r, None, note), score)
+            (decode_trial(int(m), r, None, note), score)
             for (m, score), r, note in zip(members, records, notes, strict=True)
             if r is not None
         ]
@@ -571,11 +596,11 @@ class Store:
 
     # -- caches --------------------------------------------------------------------------------
 
-    def cached_importance(self, keys: StudyKeys) -> str | None:
+    def cached_importance(self, keys: StudyKeys) -> Importance | None:
         with self._guard():
-            cached: str | None = self.client.get(keys.importance)
-        return cached
+            cached = self.client.get(keys.importance)
+        return None if cached is None else decode_importance(cached)
 
-    def cache_importance(self, keys: StudyKeys, answer: str) -> None:
+    def cache_importance(self, keys: StudyKeys, answer: Importance) -> None:
         with self._guard():
-            self.client.set(keys.importance, answer, ex=CACHE_SECONDS)
+            self.client.set(keys.importance, encode_importance(answer), ex=CACHE_SECONDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +10,8 @@ from ..config import Limits
 from ..domain.errors import InvalidInput, SpaceError
 from ..domain.study import Study
 from ..domain.trial import Trial
-from ..storage.records import decode_stored
 from ..storage.store import Store
-from .studies import Studies, StudyHandle
+from .studies import Studies, StudyHandle, on_study
 
 MAX_NOTE = 2000  # a sentence or a paragraph: why the study or the trial looks the way it does
 
@@ -42,36 +40,43 @@ class Controls:
                 f"enqueue 1 to {self.limits.max_enqueue_count} configurations at a time", code="invalid_count"
             )
 
-        def run(handle: StudyHandle) -> list[Enqueued]:
-            normalized = []
-            for i, params in enumerate(configurations):
-                try:
-                    normalized.append(handle.spec.space.normalize(params))
-                except SpaceError as exc:
-                    raise InvalidInput(
-                        f"configuration {i}: {exc.message}",
-                        code="invalid_configuration",
-                        details={"index": i, **exc.details},
-                    ) from None
-            ids = self.store.enqueue(handle.keys, [json.dumps(p, separators=(",", ":")) for p in normalized])
-            return [Enqueued(i, p) for i, p in zip(ids, normalized, strict=True)]
+        return self._enqueue(name, configurations)
 
-        return self.studies.with_handle(name, run)
+    @on_study
+    def _enqueue(self, handle: StudyHandle, configurations: Sequence[Mapping[str, Any]]) -> list[Enqueued]:
+        normalized = []
+        for i, params in enumerate(configurations):
+            try:
+                normalized.append(handle.spec.space.normalize(params))
+            except SpaceError as exc:
+                raise InvalidInput(
+                    f"configuration {i}: {exc.message}",
+                    code="invalid_configuration",
+                    details={"index": i, **exc.details},
+                ) from None
+        ids = self.store.enqueue(handle.keys, normalized)
+        return [Enqueued(i, p) for i, p in zip(ids, normalized, strict=True)]
 
     def set_paused(self, name: str, paused: bool) -> Study:
-        self.studies.with_handle(name, lambda h: self.store.set_study_field(h.keys, "paused", "1" if paused else "0"))
+        self._set_paused(name, paused)
         return self.studies.get(name)
+
+    @on_study
+    def _set_paused(self, handle: StudyHandle, paused: bool) -> None:
+        self.store.set_paused(handle.keys, paused)
 
     def set_study_note(self, name: str, note: str) -> Study:
-        _check_note(note)
-        self.studies.with_handle(name, lambda h: self.store.set_study_field(h.keys, "note", note))
+        self._set_study_note(name, _check_note(note))
         return self.studies.get(name)
 
+    @on_study
+    def _set_study_note(self, handle: StudyHandle, note: str) -> None:
+        self.store.set_study_note(handle.keys, note)
+
     def set_trial_note(self, name: str, number: int, note: str) -> Trial:
-        _check_note(note)
+        return self._set_trial_note(name, number, _check_note(note))
 
-        def run(handle: StudyHandle) -> Trial:
-            self.store.set_note(handle.keys, number, note)
-            return decode_stored(self.store.records(handle.keys, [number])[0], handle.spec.space)
-
-        return self.studies.with_handle(name, run)
+    @on_study
+    def _set_trial_note(self, handle: StudyHandle, number: int, note: str) -> Trial:
+        self.store.set_note(handle.keys, number, note)
+        return self.store.records(handle.keys, [number])[0].to_trial(handle.spec.space)

@@ -9,10 +9,8 @@ in a trial is a missing value, which the forest's trees route on their own.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.stats import rankdata
@@ -20,11 +18,11 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.inspection import permutation_importance
 
 from ..domain.errors import Conflict
+from ..domain.importance import Importance, ParamImportance
 from ..domain.space import SearchSpace
 from ..domain.trial import Trial
-from ..storage.records import decode_stored
 from ..storage.store import Store
-from .studies import Studies, StudyHandle
+from .studies import Studies, StudyHandle, on_study
 
 MIN_TRIALS = 8  # below this a forest's ranking is noise, not a finding
 # Beyond this many complete trials a random sample is used: the cost stays bounded whatever the
@@ -41,69 +39,36 @@ REPEATS = 3  # shuffles per param; their spread is the answer's std
 METHOD = "permutation importance of a scikit-learn random forest, fitted to the ranks of the objective"
 
 
-@dataclass(frozen=True)
-class ParamImportance:
-    param: str
-    importance: float  # share of the total, 0 to 1; the shares of all params sum to 1 (or all are 0)
-    score: float  # mean drop of the forest's R^2 when the param is shuffled
-    std: float
-
-
-@dataclass(frozen=True)
-class Importance:
-    params: list[ParamImportance]  # most important first
-    trials: int  # complete trials the forest was fitted on
-    complete: int  # complete trials the study had
-    sampled: bool  # trials < complete: a random sample of MAX_TRIALS
-    method: str
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> Importance:
-        data = json.loads(text)
-        data["params"] = [ParamImportance(**p) for p in data["params"]]
-        return cls(**data)
-
-
 class ImportanceQueries:
     def __init__(self, studies: Studies, store: Store) -> None:
         self.studies = studies
         self.store = store
 
-    def get(self, name: str) -> Importance:
+    @on_study
+    def get(self, handle: StudyHandle) -> Importance:
         """The study's param importance; computed once per count of complete trials (within
         STALE_SHARE), then cached."""
-
-        def run(handle: StudyHandle) -> Importance:
-            complete = self.store.value_count(handle.keys)
-            cached = self.store.cached_importance(handle.keys)
-            if cached is not None:
-                answer = Importance.from_json(cached)
-                if answer.complete <= complete <= answer.complete * (1 + STALE_SHARE):
-                    return answer
-            if complete < MIN_TRIALS:
-                raise Conflict(
-                    f"importance needs at least {MIN_TRIALS} complete trials; the study has {complete}",
-                    code="too_few_trials",
-                    details={"complete": complete, "needed": MIN_TRIALS},
-                )
-            numbers = self.store.sample_complete(handle.keys, MAX_TRIALS)
-            stored = self.store.records(handle.keys, sorted(numbers))
-            trials = [decode_stored(s, handle.spec.space) for s in stored]
-            answer = Importance(
-                params=rank_params(handle.spec.space, trials, handle.seed),
-                trials=len(trials),
-                complete=complete,
-                sampled=len(trials) < complete,
-                method=METHOD,
+        complete = self.store.value_count(handle.keys)
+        cached = self.store.cached_importance(handle.keys)
+        if cached is not None and cached.complete <= complete <= cached.complete * (1 + STALE_SHARE):
+            return cached
+        if complete < MIN_TRIALS:
+            raise Conflict(
+                f"importance needs at least {MIN_TRIALS} complete trials; the study has {complete}",
+                code="too_few_trials",
+                details={"complete": complete, "needed": MIN_TRIALS},
             )
-            self.store.cache_importance(handle.keys, answer.to_json())
-            return answer
-
-        result: Importance = self.studies.with_handle(name, run)
-        return result
+        numbers = self.store.sample_complete(handle.keys, MAX_TRIALS)
+        trials = [s.to_trial(handle.spec.space) for s in self.store.records(handle.keys, sorted(numbers))]
+        answer = Importance(
+            params=tuple(rank_params(handle.spec.space, trials, handle.seed)),
+            trials=len(trials),
+            complete=complete,
+            sampled=len(trials) < complete,
+            method=METHOD,
+        )
+        self.store.cache_importance(handle.keys, answer)
+        return answer
 
 
 def features(space: SearchSpace, trials: Sequence[Trial]) -> np.ndarray:

@@ -3,17 +3,18 @@ and its best value. Coarse-to-fine zooms add levels; other samplers have one, th
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, SpaceError
 from ..domain.space import CategoricalParam, SearchSpace
+from ..domain.stored import RegionRecord
 from ..metrics import ZOOMS
-from ..samplers.base import RegionEdit, SamplerState
-from ..storage.store import StaleStudy, Store
-from .studies import Studies, StudyHandle
+from ..samplers.base import Region, RegionEdit
+from ..storage.store import Store
+from .studies import Studies, StudyHandle, on_study
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,16 @@ class LevelPage:
     next_cursor: str | None
 
 
-def region_box(space: SearchSpace, state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """A sampler state's region in param units: low/high on each numeric param's own scale, the
-    kept choices of each categorical. A param the state does not narrow spans its whole range."""
-    # Hand limits are the whole space of their params; the zoomed box and kept choices lie inside.
-    box = {**state.get("bounds", {}), **state.get("box", {})}
-    keep = {**state.get("allowed", {}), **state.get("keep", {})}
+def region_box(space: SearchSpace, region: Region) -> dict[str, dict[str, Any]]:
+    """A region in param units: low/high on each numeric param's own scale, the kept choices of
+    each categorical. A param the region does not narrow spans its whole range."""
     out: dict[str, dict[str, Any]] = {}
     for param in space.params:
         if isinstance(param, CategoricalParam):
-            kept = keep.get(param.name, range(len(param.choices)))
+            kept = region.keep.get(param.name, range(len(param.choices)))
             out[param.name] = {"choices": [param.choices[i] for i in kept]}
         else:
-            low, high = box.get(param.name, (0.0, 1.0))
+            low, high = region.box.get(param.name, (0.0, 1.0))
             out[param.name] = {"low": param.from_unit(low), "high": param.from_unit(high)}
     return out
 
@@ -57,13 +55,15 @@ MAX_EDIT_ATTEMPTS = 5  # a hand edit retries when a zoom moved the level between
 
 
 class Regions:
-    def __init__(self, studies: Studies, store: Store) -> None:
+    def __init__(self, studies: Studies, store: Store, limits: Limits) -> None:
         self.studies = studies
         self.store = store
+        self.limits = limits
 
+    @on_study
     def edit(
         self,
-        name: str,
+        handle: StudyHandle,
         param: str,
         *,
         low: Any = None,
@@ -74,67 +74,55 @@ class Regions:
         by: str,
     ) -> Level:
         """Narrow, widen or pin one param by hand: a new level, used from the next ask on."""
-
-        def run(handle: StudyHandle) -> Level:
-            change = _region_edit(handle.spec.space, param, low, high, value, choices)
-            for _ in range(MAX_EDIT_ATTEMPTS):
-                header = self.store.header(name)
-                if header is None or header.uid != handle.uid:
-                    raise StaleStudy("no such study", code="study_not_found")
-                level, version = int(header.fields["level"]), int(header.fields["sver"])
-                state = SamplerState(level=level, version=version, data=json.loads(header.fields["sstate"]))
-                asked = self.store.levels(handle.keys, [level])[0].asked
-                data = handle.sampler.edit(state, asked, change)
-                if data is None:
-                    raise Conflict(
-                        f"the {handle.sampler.name} sampler has no region to change; hand edits need coarse_to_fine",
-                        code="no_regions",
-                    )
-                region = {"by": by, "note": note, "state": data}
-                if self.store.advance(handle.keys, version, json.dumps(data), json.dumps(region)):
-                    ZOOMS.inc()
-                    return self.page(name, level + 1, 1).levels[0]
-            raise Conflict("the study's level kept changing; try again", code="region_busy")
-
-        return self.studies.with_handle(name, run)
+        change = _region_edit(handle.spec.space, param, low, high, value, choices)
+        for _ in range(MAX_EDIT_ATTEMPTS):
+            state = self.store.current_header(handle.keys).state
+            asked = self.store.levels(handle.keys, [state.level])[0].asked
+            data = handle.sampler.edit(state, asked, change)
+            if data is None:
+                raise Conflict(
+                    f"the {handle.sampler.name} sampler has no region to change; hand edits need coarse_to_fine",
+                    code="no_regions",
+                )
+            if self.store.advance(handle.keys, state.version, RegionRecord(by=by, note=note, state=data)):
+                ZOOMS.inc()
+                return self._page(handle, state.level + 1, 1).levels[0]
+        raise Conflict("the study's level kept changing; try again", code="region_busy")
 
     def page(self, name: str, cursor: int | None, limit: int) -> LevelPage:
         """Levels from `cursor` (0 when None) on, oldest first."""
+        self.limits.check_page_size(limit)
+        return self.studies.run(name, lambda handle: self._page(handle, cursor, limit))
 
-        def run(handle: StudyHandle) -> LevelPage:
-            header = self.store.header(name)
-            if header is None or header.uid != handle.uid:
-                raise StaleStudy("no such study", code="study_not_found")
-            current = int(header.fields.get("level", 0))
-            first = cursor or 0
-            numbers = list(range(first, min(first + limit, current + 1)))
-            levels = []
-            for row in self.store.levels(handle.keys, numbers):
-                if row.region is None:
-                    # Level 0 is the sampler's initial state; only later levels are recorded.
-                    state = handle.sampler.initial_state()
-                    record: dict[str, Any] = {"by": handle.sampler.name, "note": "the whole space", "state": state}
-                    created, start = header.created_ms, 0
-                else:
-                    record = json.loads(row.region)
-                    created, start = record["at"], record["start"]
-                levels.append(
-                    Level(
-                        level=row.level,
-                        box=region_box(handle.spec.space, record["state"]),
-                        asked=row.asked,
-                        finished=row.done,
-                        best=row.best,
-                        by=record["by"],
-                        note=record["note"],
-                        created_at=created / 1000,
-                        first_draw=start,
-                    )
+    def _page(self, handle: StudyHandle, cursor: int | None, limit: int) -> LevelPage:
+        header = self.store.current_header(handle.keys)
+        current = header.state.level
+        first = cursor or 0
+        numbers = list(range(first, min(first + limit, current + 1)))
+        levels = []
+        for row in self.store.levels(handle.keys, numbers):
+            # Level 0 is the sampler's initial state; only later levels are recorded.
+            region = row.region or RegionRecord(
+                by=handle.sampler.name,
+                note="the whole space",
+                state=handle.sampler.initial_state(),
+                created_ms=header.created_ms,
+            )
+            levels.append(
+                Level(
+                    level=row.level,
+                    box=region_box(handle.spec.space, handle.sampler.region(region.state)),
+                    asked=row.asked,
+                    finished=row.done,
+                    best=row.best,
+                    by=region.by,
+                    note=region.note,
+                    created_at=region.created_ms / 1000,
+                    first_draw=region.first_draw,
                 )
-            more = numbers and numbers[-1] < current
-            return LevelPage(current, levels, str(numbers[-1] + 1) if more else None)
-
-        return self.studies.with_handle(name, run)
+            )
+        more = numbers and numbers[-1] < current
+        return LevelPage(current, levels, str(numbers[-1] + 1) if more else None)
 
 
 def _region_edit(

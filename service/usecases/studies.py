@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ..config import Limits
-from ..domain.errors import Conflict, LimitExceeded, NotFound
+from ..domain.errors import Conflict, LimitExceeded, NotFound, StaleStudy
+from ..domain.stored import StudyHeader
 from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
 from ..storage.keys import StudyKeys
-from ..storage.records import decode_stored
-from ..storage.store import StaleStudy, Store, StudyHeader
+from ..storage.store import Store
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
 
@@ -34,16 +35,26 @@ class StudyHandle:
     keys: StudyKeys
 
 
-def _spec_json(spec: StudySpec) -> str:
-    return json.dumps(spec.to_dict(), separators=(",", ":"), sort_keys=True)
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
-def _points(header: StudyHeader) -> dict[str, int] | None:
-    """A finite sampler's points (a grid's), and how many were never handed out yet."""
-    limit = header.fields.get("draw_limit")
-    if limit is None:
-        return None
-    return {"total": int(limit), "remaining": int(limit) - int(header.fields.get("cursor", 0))}
+class UsesStudies(Protocol):
+    studies: Studies
+
+
+U = TypeVar("U", bound=UsesStudies)
+
+
+def on_study(method: Callable[Concatenate[U, StudyHandle, P], R]) -> Callable[Concatenate[U, str, P], R]:
+    """Turn a use case written for a study's handle into one called with the study's name:
+    `@on_study def best(self, handle)` is called as `best(name)`. See `Studies.run`."""
+
+    @functools.wraps(method)
+    def on_named(self: U, name: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.studies.run(name, lambda handle: method(self, handle, *args, **kwargs))
+
+    return on_named
 
 
 class Studies:
@@ -70,17 +81,11 @@ class Studies:
         spec = self.parse_spec(body)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
         sampler = make_sampler(spec, seed)
-        created, stored = self.store.create_study(
-            name,
-            secrets.token_hex(6),
-            _spec_json(spec),
-            seed,
-            spec.max_retries,
-            sampler.size(),
-            json.dumps(sampler.initial_state()),
+        stored = self.store.create_study(
+            name, secrets.token_hex(6), spec.to_dict(), seed, spec.max_retries, sampler.size(), sampler.initial_state()
         )
-        if not created:
-            stored_spec = StudySpec.from_dict(json.loads(stored))
+        if stored is not None:
+            stored_spec = StudySpec.from_dict(stored)
             differences = stored_spec.differences(spec)
             if differences:
                 raise Conflict(
@@ -88,10 +93,10 @@ class Studies:
                     code="study_exists",
                     details={"differences": differences},
                 )
-        return self.get(name), created
+        return self.get(name), stored is None
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
-        spec = StudySpec.from_dict(json.loads(header.spec_json))
+        spec = StudySpec.from_dict(header.spec)
         return StudyHandle(
             name=header.name,
             uid=header.uid,
@@ -118,45 +123,53 @@ class Studies:
             self._cache[name] = handle
         return handle
 
-    def with_handle(self, name: str, action: Any) -> Any:
-        """Run action(handle); if the cached study went stale, reload it and run once more."""
+    def run(self, name: str, action: Callable[[StudyHandle], R]) -> R:
+        """action(handle). The handle comes from this process's cache; when storage finds the
+        cached study stale (deleted, or deleted and created again), reload it and act once more."""
         try:
             return action(self.handle(name))
         except StaleStudy:
             return action(self.refresh(name))
 
     def get(self, name: str) -> Study:
-        def read(handle: StudyHandle) -> Study:
-            self.store.expire(handle.keys)
-            header = self.store.header(name)
-            if header is None or header.uid != handle.uid:
-                raise StaleStudy("no such study", code="study_not_found")
-            top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            best = decode_stored(top[0], handle.spec.space) if top else None
-            counts = {state: header.counts.get(state.value, 0) for state in TrialState}
-            return Study(
-                name=name,
-                uid=header.uid,
-                spec=handle.spec,
-                created_at=header.created_ms / 1000,
-                paused=header.paused,
-                effective_seed=header.seed,
-                counts=counts,
-                best=best,
-                extra={
-                    "trials_total": int(header.fields.get("seq", 0)),
-                    "note": header.fields.get("note"),
-                    "queued": self.store.pending_count(handle.keys),
-                    "points": _points(header),
-                },
-            )
+        return self.run(name, self._read)
 
-        return self.with_handle(name, read)
+    def _read(self, handle: StudyHandle) -> Study:
+        self.store.expire(handle.keys)
+        header = self.store.current_header(handle.keys)
+        top = self.store.top(handle.keys, handle.spec.direction.value, 1)
+        best = top[0].to_trial(handle.spec.space) if top else None
+        counts = {state: header.counts.get(state.value, 0) for state in TrialState}
+        return Study(
+            name=handle.name,
+            uid=header.uid,
+            spec=handle.spec,
+            created_at=header.created_ms / 1000,
+            paused=header.paused,
+            effective_seed=header.seed,
+            counts=counts,
+            best=best,
+            extra={
+                "trials_total": header.trials_total,
+                "note": header.note,
+                "queued": self.store.pending_count(handle.keys),
+                "points": header.points,
+            },
+        )
+
+    def names(self, limit: int) -> list[str]:
+        """The first `limit` study names, in name order."""
+        return self.store.study_names(None, limit)
+
+    def storage_ready(self) -> None:
+        """Returns when storage answers; StorageUnavailable otherwise."""
+        self.store.ping()
 
     def list(
         self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
     ) -> tuple[list[Study], str | None]:
         """A page of studies in name order; names that are not `visible` are skipped."""
+        self.limits.check_page_size(limit)
         studies = []
         names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:

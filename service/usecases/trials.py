@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..config import Limits
 from ..domain.errors import InvalidInput, NotFound
-from ..domain.trial import Trial, TrialState
-from ..storage.records import decode_stored
+from ..domain.trial import TRIAL_ORDERS, Trial, TrialState
 from ..storage.store import Store
-from .studies import Studies, StudyHandle
+from .studies import Studies, StudyHandle, on_study
 
-ORDERS = ("number", "-number", "value")
 SCAN_CHUNK = 200  # numbers read per round trip while filtering by state
 MAX_SCAN_PER_PAGE = 20_000  # a filter that matches rarely returns a cursor instead of reading on
 
@@ -23,41 +22,46 @@ class Page:
 
 
 class TrialQueries:
-    def __init__(self, studies: Studies, store: Store) -> None:
+    def __init__(self, studies: Studies, store: Store, limits: Limits) -> None:
         self.studies = studies
         self.store = store
+        self.limits = limits
 
-    def get(self, name: str, number: int) -> Trial:
-        def run(handle: StudyHandle) -> Trial:
-            self.store.expire(handle.keys)
-            found = self.store.records(handle.keys, [number])
-            if not found:
-                raise NotFound(f"study {name!r} has no trial {number}", code="trial_not_found")
-            return decode_stored(found[0], handle.spec.space)
+    @on_study
+    def get(self, handle: StudyHandle, number: int) -> Trial:
+        self.store.expire(handle.keys)
+        found = self.store.records(handle.keys, [number])
+        if not found:
+            raise NotFound(f"study {handle.name!r} has no trial {number}", code="trial_not_found")
+        return found[0].to_trial(handle.spec.space)
 
-        return self.studies.with_handle(name, run)
-
-    def best(self, name: str) -> Trial:
-        def run(handle: StudyHandle) -> Trial:
-            top = self.store.top(handle.keys, handle.spec.direction.value, 1)
-            if not top:
-                raise NotFound(f"study {name!r} has no complete trial yet", code="no_complete_trial")
-            return decode_stored(top[0], handle.spec.space)
-
-        return self.studies.with_handle(name, run)
+    @on_study
+    def best(self, handle: StudyHandle) -> Trial:
+        top = self.store.top(handle.keys, handle.spec.direction.value, 1)
+        if not top:
+            raise NotFound(f"study {handle.name!r} has no complete trial yet", code="no_complete_trial")
+        return top[0].to_trial(handle.spec.space)
 
     def page(
         self, name: str, *, states: frozenset[TrialState] | None, order: str, cursor: str | None, limit: int
     ) -> Page:
+        self.limits.check_page_size(limit)
+        return self._page(name, states, order, cursor, limit)
+
+    def _page(
+        self, name: str, states: frozenset[TrialState] | None, order: str, cursor: str | None, limit: int
+    ) -> Page:
         _check_listing(states, order)
+        return self._read_page(name, states, order, cursor, limit)
 
-        def run(handle: StudyHandle) -> Page:
-            self.store.expire(handle.keys)
-            if order == "value":
-                return self._by_value(handle, cursor, limit)
-            return self._by_number(handle, states, descending=order == "-number", cursor=cursor, limit=limit)
-
-        return self.studies.with_handle(name, run)
+    @on_study
+    def _read_page(
+        self, handle: StudyHandle, states: frozenset[TrialState] | None, order: str, cursor: str | None, limit: int
+    ) -> Page:
+        self.store.expire(handle.keys)
+        if order == "value":
+            return self._by_value(handle, cursor, limit)
+        return self._by_number(handle, states, descending=order == "-number", cursor=cursor, limit=limit)
 
     def iterate(self, name: str, *, states: frozenset[TrialState] | None, order: str) -> Iterator[Trial]:
         """Every matching trial, page by page. Checks the query and the study before it starts,
@@ -68,7 +72,7 @@ class TrialQueries:
         def pages() -> Iterator[Trial]:
             cursor = None
             while True:
-                page = self.page(name, states=states, order=order, cursor=cursor, limit=SCAN_CHUNK)
+                page = self._page(name, states, order, cursor, SCAN_CHUNK)
                 yield from page.trials
                 if page.next_cursor is None:
                     return
@@ -95,7 +99,7 @@ class TrialQueries:
             numbers = list(range(position, end, step))
             position = numbers[-1] + step
             for stored in self.store.records(handle.keys, numbers):
-                trial = decode_stored(stored, handle.spec.space)
+                trial = stored.to_trial(handle.spec.space)
                 if states is None or trial.state in states:
                     trials.append(trial)
                     if len(trials) == limit:
@@ -114,14 +118,14 @@ class TrialQueries:
             except ValueError:
                 raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor") from None
         rows = self.store.by_value(handle.keys, handle.spec.direction.value, after, limit)
-        trials = [decode_stored(stored, handle.spec.space) for stored, _ in rows]
+        trials = [stored.to_trial(handle.spec.space) for stored, _ in rows]
         next_cursor = f"{rows[-1][1]!r}~{rows[-1][0].number}" if len(rows) == limit else None
         return Page(trials, next_cursor)
 
 
 def _check_listing(states: frozenset[TrialState] | None, order: str) -> None:
-    if order not in ORDERS:
-        raise InvalidInput(f"order must be one of {', '.join(ORDERS)}", code="invalid_order")
+    if order not in TRIAL_ORDERS:
+        raise InvalidInput(f"order must be one of {', '.join(TRIAL_ORDERS)}", code="invalid_order")
     if order == "value" and states is not None and states != {TrialState.COMPLETE}:
         raise InvalidInput("order=value lists complete trials only", code="invalid_order")
 

@@ -6,6 +6,7 @@
 -- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
 -- ARGV[10] idempotency answer prefix (the trial number completes it)
+-- ARGV[11] seconds an idempotency answer is kept
 -- Returns one of:
 --   {'gone'}                         no study with this uid
 --   {'replay', stored}               the idempotency key already has an answer
@@ -66,7 +67,7 @@ if count == 1 and redis.call('ZCARD', k_pending) == 0 then
     local deadline = now + tonumber(ARGV[7])
     redis.call('HSET', k_trials, seq, record)
     redis.call('ZADD', k_leases, deadline, seq)
-    if k_idem then redis.call('SET', k_idem, ARGV[10] .. seq, 'EX', 86400) end
+    if k_idem then redis.call('SET', k_idem, ARGV[10] .. seq, 'EX', ARGV[11]) end
     return {'handed', expired, deadline, seq, record}
   end
 end

@@ -2,7 +2,8 @@
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] reserved  KEYS[4] leases  KEYS[5] enqueued
 -- KEYS[6] prepared  KEYS[7] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] lease ms  ARGV[3] answer to store under the idempotency key
--- ARGV[4] how many trials follow; then pairs of trial number and ask JSON; then pairs of
+-- ARGV[4] seconds the answer is kept
+-- ARGV[5] how many trials follow; then pairs of trial number and ask JSON; then pairs of
 -- prepared field and draw fields, which replace every draw prepared before.
 -- Returns {'ok', deadline, lost number, ...}: lost numbers had their reservation expire first.
 -- {'gone'} when the study was deleted meanwhile.
@@ -10,8 +11,8 @@ if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
 local deadline = now_ms() + tonumber(ARGV[2])
 local out = {'ok', deadline}
 local stored = 0
-local last = 4 + 2 * tonumber(ARGV[4])
-for i = 5, last, 2 do
+local last = 5 + 2 * tonumber(ARGV[5])
+for i = 6, last, 2 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
@@ -35,7 +36,7 @@ if #ARGV > last then
 end
 if KEYS[7] then
   if #out == 2 then
-    redis.call('SET', KEYS[7], ARGV[3], 'EX', 86400)
+    redis.call('SET', KEYS[7], ARGV[3], 'EX', ARGV[4])
   else
     redis.call('DEL', KEYS[7])
   end

@@ -4,7 +4,7 @@
 -- ARGV[1] uid  ARGV[2] number  ARGV[3] state  ARGV[4] value ('' for none)
 -- ARGV[5] result JSON minus its opening brace (this script prefixes the finish time, and for a
 --         pruned trial told without a value, the last value of its curve)
--- ARGV[6] direction  ARGV[7] answer to store under the idempotency key
+-- ARGV[6] direction  ARGV[7] answer to store under the idempotency key  ARGV[8] seconds it is kept
 -- Returns {'ok', record, note} | {'told', record, note} (already finished: Python compares outcomes)
 -- | {'reoffered', record, note} (expired and handed out again) | {'replay', stored} | {'no_trial'} | {'gone'}
 local k_study, k_trials = KEYS[1], KEYS[2]
@@ -56,5 +56,5 @@ end
 if state == 'failed' and info.rf and (info.a or 0) < tonumber(redis.call('HGET', k_study, 'max_retries')) then
   redis.call('ZADD', KEYS[5], next_order(k_study), 'r' .. n)
 end
-if k_idem then redis.call('SET', k_idem, ARGV[7], 'EX', 86400) end
+if k_idem then redis.call('SET', k_idem, ARGV[7], 'EX', ARGV[8]) end
 return {'ok', final, note}

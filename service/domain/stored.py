@@ -1,0 +1,255 @@
+"""The values the storage takes and returns, and one typed reply per outcome of each script.
+
+`service/storage` encodes and decodes all of these (`storage/records.py`); nothing above it
+knows how they are laid out in Redis. Read docs/architecture.md for the walk through an ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .space import SearchSpace
+from .trial import Trial, TrialState
+
+
+@dataclass(frozen=True)
+class SamplerState:
+    """What every service process must agree on: changed only by an atomic compare-and-set."""
+
+    level: int = 0
+    version: int = 0
+    level_start: int = 0
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What report.lua needs for one report: its mode, parameters and the rungs the step reached."""
+
+    mode: str
+    warmup_steps: int = 0
+    min_trials: int = 0
+    reduction_factor: int = 0
+    rungs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRecord:
+    """The part of a trial's record that says which configuration it runs and where that came from."""
+
+    packed: Sequence[Any]  # the params as SearchSpace.pack lays them out
+    source: str  # the sampler's name, or "enqueued"
+    level: int | None
+    attempt: int = 0
+    retry_of: int | None = None
+    retry_failed: bool = False  # offer this configuration again when the trial fails
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrial:
+    """A trial as stored, decoded: its draw, when and by whom it was asked, its outcome so far,
+    its lease deadline (running trials only) and its note."""
+
+    number: int
+    draw: DrawRecord
+    asked_ms: int
+    worker: str | None
+    state: TrialState
+    value: float | None = None
+    error: str | None = None
+    finished_ms: int | None = None
+    deadline_ms: float | None = None
+    note: str | None = None
+
+    def to_trial(self, space: SearchSpace) -> Trial:
+        draw = self.draw
+        running = self.state is TrialState.RUNNING
+        return Trial(
+            number=self.number,
+            params=space.unpack(draw.packed),
+            state=self.state,
+            value=self.value,
+            worker=self.worker,
+            asked_at=self.asked_ms / 1000,
+            finished_at=self.finished_ms / 1000 if self.finished_ms is not None else None,
+            source=draw.source,
+            level=draw.level,
+            attempt=draw.attempt,
+            retry_of=draw.retry_of,
+            error=self.error,
+            lease_expires_at=self.deadline_ms / 1000 if self.deadline_ms and running else None,
+            note=self.note,
+        )
+
+
+@dataclass(frozen=True)
+class StudyHeader:
+    """A study's stored header: identity, spec, sampler state and counters."""
+
+    name: str
+    uid: str
+    spec: Mapping[str, Any]  # StudySpec.to_dict() as stored
+    created_ms: int
+    seed: int
+    paused: bool
+    counts: Mapping[str, int]  # trials by state value
+    trials_total: int  # trial numbers handed out: they run from 0 to this minus one
+    state: SamplerState
+    note: str | None
+    draw_limit: int | None  # a finite sampler's points (a grid's)
+    draws_taken: int  # draws handed out at least once
+
+    @property
+    def points(self) -> dict[str, int] | None:
+        """A finite sampler's points, and how many were never handed out yet."""
+        if self.draw_limit is None:
+            return None
+        return {"total": self.draw_limit, "remaining": self.draw_limit - self.draws_taken}
+
+
+@dataclass(frozen=True)
+class RegionRecord:
+    """How a level came about: who made it, why, its sampler state, when and at which draw it began."""
+
+    by: str
+    note: str
+    state: Mapping[str, Any]
+    created_ms: int = 0
+    first_draw: int = 0
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    """One sampler level as stored: its region (None for level 0) and its trial counts."""
+
+    level: int
+    region: RegionRecord | None
+    asked: int
+    done: int
+    best: float | None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's Idempotency-Key and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The stored answer to an Idempotency-Key: the request's fingerprint, the kind of request
+    ("ask", "tell", "http") and its answer."""
+
+    fingerprint: str
+    kind: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A draw computed ahead for the ask that takes this trial number and draw index at this
+    sampler state version; ask.lua hands it out without Python."""
+
+    version: int
+    number: int
+    index: int
+    draw: DrawRecord
+
+
+# -- the ask script's replies -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialReply:
+    """A reply that carries one stored trial; each outcome below is its own subclass."""
+
+    trial: StoredTrial
+
+
+class SlotKind(StrEnum):
+    FRESH = "fresh"  # a new draw of the sampler at this draw index
+    LOST_DRAW = "draw"  # a finite sampler's draw whose ask died before it was stored
+    RETRY = "retry"  # the configuration of the trial numbered `ident`, offered again
+    ENQUEUED = "enqueued"  # a configuration queued by hand
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One reserved trial number and what fills it."""
+
+    number: int
+    kind: SlotKind
+    ident: int  # draw index, the retried trial's number, or the enqueued id
+    retried: DrawRecord | None = None  # the retried trial's draw, when it is still stored
+    enqueued: Mapping[str, Any] | None = None  # the enqueued params, when still stored
+
+
+class Handed(TrialReply):
+    """Ask outcome: a draw prepared ahead was stored and leased, all in the one round trip."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """Ask outcome: the Idempotency-Key already has an answer."""
+
+    replay: Replay
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """Ask outcome: the worker's own running trials, their leases renewed."""
+
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Ask outcome: trial numbers reserved; Python fills the slots and commits them."""
+
+    now_ms: int
+    state: SamplerState
+    level_asked: int
+    level_done: int
+    next_number: int  # the trial number and draw index the next ask takes if nothing intervenes
+    next_draw: int
+    slots: tuple[Slot, ...]
+
+
+AskReply = Handed | Replayed | Resumed | Reserved
+
+
+# -- the tell and report scripts' replies -----------------------------------------------------
+
+
+class Recorded(TrialReply):
+    """Tell outcome: this tell recorded the trial's outcome."""
+
+
+class AlreadyTold(TrialReply):
+    """Tell outcome: the trial had finished before; the caller compares outcomes."""
+
+
+class Reoffered(TrialReply):
+    """Tell outcome: the trial expired and its configuration went to another trial; not recorded."""
+
+
+TellReply = Recorded | AlreadyTold | Reoffered | Replayed
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Report outcome: the point was recorded; whether the pruner says stop."""
+
+    prune: bool
+
+
+class Finished(TrialReply):
+    """Report outcome: the trial has finished, so it reports no more."""
+
+
+ReportReply = Verdict | Finished
