@@ -26,7 +26,7 @@ from service.app import create_app
 from service.config import Settings
 
 
-def driver(app: Any) -> Any:
+def driver(app: Any, sampler: str = "random") -> Any:
     def call(path: str, body: dict[str, Any]) -> bytes:
         data = json.dumps(body).encode()
         environ = {
@@ -47,7 +47,7 @@ def driver(app: Any) -> Any:
             trial = json.loads(call("/v1/studies/profile/trials/ask", {}))["trials"][0]
             call(f"/v1/studies/profile/trials/{trial['number']}/tell", {"state": "complete", "value": 0.5})
 
-    app.test_client().put("/v1/studies/profile", json={"space": SPACE, "sampler": {"name": "random"}})
+    app.test_client().put("/v1/studies/profile", json={"space": SPACE, "sampler": {"name": sampler}})
     pairs(300)  # warm: scripts loaded, caches filled
     return pairs
 
@@ -65,21 +65,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sampler", default="random", help="the study's sampler")
+    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp))
         try:
             settings = Settings(redis_url=server.url)
             app = create_app({"settings": settings})
-            pairs = driver(app)
+            pairs = driver(app, args.sampler)
             print(f"CPU per ask+tell pair: {cpu_per_pair(pairs, args.pairs):.0f} us")
             bare = create_app({"settings": settings})
             bare.before_request_funcs.clear()
             bare.after_request_funcs.clear()
-            print(f"  without the metrics hooks: {cpu_per_pair(driver(bare), args.pairs):.0f} us")
+            print(f"  without the metrics hooks: {cpu_per_pair(driver(bare, args.sampler), args.pairs):.0f} us")
             profiler = cProfile.Profile()
             profiler.runcall(pairs, args.pairs)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         finally:
             server.stop()
 

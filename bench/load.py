@@ -1,12 +1,14 @@
-"""Ask+tell throughput and latency: Hone over keep-alive HTTP beside Optuna's JournalRedis, one run.
+"""Ask+tell throughput and latency: every Hone sampler over keep-alive HTTP beside Optuna's
+JournalRedis, one run.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/load.py --workers 1,2,4,8,16 --seconds 10 --repeat 3 --record
 
 N worker processes loop ask -> tell for a fixed time against one study. Hone runs under gunicorn
-with its default settings; Optuna 5 uses JournalStorage on a JournalRedisBackend on the same Redis
-server, with its random and TPE samplers. Each configuration runs `--repeat` times, interleaved,
-and the medians are reported with the Hone/Optuna ratio measured in the same run.
+with its default settings, once per sampler (random, grid, coarse_to_fine); Optuna 5 uses
+JournalStorage on a JournalRedisBackend on the same Redis server, with its random and TPE
+samplers. Each configuration runs `--repeat` times, interleaved, and the medians are reported with
+each Hone sampler against Hone's random, and Hone's random against Optuna, measured in the same run.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class HttpxHTTP:
 
 
 CLIENTS = {"stdlib": StdlibHTTP, "httpx": HttpxHTTP}
+# 8 points per numeric param: 98,304 points, more than any run here asks for.
+HONE_OPTIONS = {"grid": {"n": 8}}
 
 
 def hone_worker(url: str, client: str, start: float, seconds: float) -> tuple[int, list[float], list[float]]:
@@ -109,8 +113,8 @@ def optuna_worker(
     return len(asks), asks, tells
 
 
-def run(pool_size: int, target: Any, args: tuple[Any, ...], seconds: float) -> dict[str, float]:
-    start = time.time() + 2.0  # every process is up and connected before the clock starts
+def run(pool_size: int, target: Any, args: tuple[Any, ...], seconds: float, warmup: float) -> dict[str, float]:
+    start = time.time() + warmup  # every process is up and connected before the clock starts
     with multiprocessing.get_context("spawn").Pool(pool_size) as pool:
         results = pool.starmap(target, [(*args, start, seconds)] * pool_size)
     asks = [a for _, worker_asks, _ in results for a in worker_asks]
@@ -130,8 +134,10 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4,8,16")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--samplers", default="random,tpe", help="Optuna samplers to run beside Hone")
-    parser.add_argument("--clients", default="stdlib,httpx", help="HTTP clients Hone's workers use")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds for the workers to start before the clock")
+    parser.add_argument("--samplers", default="random,grid,coarse_to_fine", help="Hone samplers to run")
+    parser.add_argument("--optuna", default="random,tpe", help="Optuna samplers to run beside Hone")
+    parser.add_argument("--client", default="stdlib", choices=sorted(CLIENTS), help="HTTP client of Hone's workers")
     parser.add_argument(
         "--redis",
         default="tcp",
@@ -141,8 +147,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write bench/results/load-<date>.md")
     args = parser.parse_args()
     workers = [int(n) for n in args.workers.split(",")]
-    systems = [f"hone-{c}" for c in args.clients.split(",") if c]
-    systems += [f"optuna-{s}" for s in args.samplers.split(",") if s]
+    systems = [f"hone-{s}" for s in args.samplers.split(",") if s]
+    systems += [f"optuna-{s}" for s in args.optuna.split(",") if s]
 
     import httpx
     import optuna
@@ -163,14 +169,13 @@ def main() -> None:
                         db.flushall()
                         kind, variant = system.split("-")
                         if kind == "hone":
-                            httpx.put(
-                                f"{hone.url}/v1/studies/{STUDY}", json={"space": SPACE, "sampler": {"name": "random"}}
-                            )
-                            result = run(n, hone_worker, (hone.url, variant), args.seconds)
+                            sampler = {"name": variant, **HONE_OPTIONS.get(variant, {})}
+                            httpx.put(f"{hone.url}/v1/studies/{STUDY}", json={"space": SPACE, "sampler": sampler})
+                            result = run(n, hone_worker, (hone.url, args.client), args.seconds, args.warmup)
                         else:
                             storage = JournalStorage(JournalRedisBackend(server.url))
                             optuna.create_study(study_name=STUDY, storage=storage)
-                            result = run(n, optuna_worker, (server.url, variant), args.seconds)
+                            result = run(n, optuna_worker, (server.url, variant), args.seconds, args.warmup)
                         runs.setdefault((system, n), []).append(result)
                         print(f"repeat {repeat + 1} {system:14s} {n:2d} workers: {result['pairs_per_s']:8.1f} pairs/s")
         finally:
@@ -179,21 +184,31 @@ def main() -> None:
 
     lines = [
         f"{args.seconds:g} s per run, {args.repeat} runs per row, medians; Hone: gunicorn "
-        "(default settings: 2 gevent workers), random sampler, workers on http.client (hone-stdlib) or httpx "
-        f"(hone-httpx); Optuna 5 JournalRedisBackend on the same Redis, reached over {args.redis}. Workers, "
-        "service and Redis share the machine's cores.",
+        "(default settings: 2 gevent workers), one study per sampler, workers on "
+        f"{'http.client' if args.client == 'stdlib' else 'httpx'}; Optuna 5 JournalRedisBackend on the same "
+        f"Redis, reached over {args.redis}. Workers, service and Redis share the machine's cores. "
+        "`vs hone-random`: pairs/s and ask p99 against Hone's random sampler in the same run; "
+        "`hone-random / this`: Hone's random pairs/s over an Optuna sampler's.",
         "",
-        "| system | workers | pairs/s | ask p50 ms | ask p99 ms | tell p50 ms | tell p99 ms | best Hone / this |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| system | workers | pairs/s | ask p50 ms | ask p99 ms | tell p50 ms | tell p99 ms | vs hone-random "
+        "(pairs/s, ask p99) | hone-random / this |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n in workers:
-        hone_rate = max(median([r["pairs_per_s"] for r in runs[(s, n)]]) for s in systems if s.startswith("hone"))
+        baseline = runs.get(("hone-random", n))
+        base_rate = median([r["pairs_per_s"] for r in baseline]) if baseline else None
+        base_p99 = median([r["ask_p99_ms"] for r in baseline]) if baseline else None
         for system in systems:
             rows = runs[(system, n)]
             rate = median([r["pairs_per_s"] for r in rows])
             cells = [median([r[k] for r in rows]) for k in ("ask_p50_ms", "ask_p99_ms", "tell_p50_ms", "tell_p99_ms")]
-            ratio = "" if system.startswith("hone") else f"{hone_rate / rate:.1f}x"
-            lines.append(f"| {system} | {n} | {rate:.0f} | " + " | ".join(f"{c:.2f}" for c in cells) + f" | {ratio} |")
+            versus = against = ""
+            if base_rate and system.startswith("hone") and system != "hone-random":
+                versus = f"{rate / base_rate:.0%}, {cells[1] / base_p99:.2f}x"
+            if base_rate and system.startswith("optuna"):
+                against = f"{base_rate / rate:.1f}x"
+            timings = " | ".join(f"{c:.2f}" for c in cells)
+            lines.append(f"| {system} | {n} | {rate:.0f} | {timings} | {versus} | {against} |")
     table = "\n".join(lines) + "\n"
     print(table)
     if args.record:

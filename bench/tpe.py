@@ -9,7 +9,7 @@ import optuna
 from .tasks import Task
 
 
-def _suggest(trial: optuna.Trial, space: list[dict[str, Any]]) -> dict[str, Any]:
+def suggest(trial: optuna.Trial, space: list[dict[str, Any]]) -> dict[str, Any]:
     """Define-by-run over a Hone space; reverse_log is searched as 1 - x on a log scale, as Hone does."""
     values: dict[str, Any] = {}
     for p in space:
@@ -35,7 +35,7 @@ def run_tpe(task: Task, budget: int, seed: int) -> list[float]:
     values: list[float] = []
 
     def objective(trial: optuna.Trial) -> float:
-        value = task.objective(_suggest(trial, task.space))
+        value = task.objective(suggest(trial, task.space))
         values.append(value)
         return value
 

@@ -113,5 +113,6 @@ class AccessPolicy:
             raise Forbidden(f"token {token.name!r} may not use study {study!r}")
         return token
 
-    def visible(self, token: Token | None, study: str) -> bool:
-        return token is None or token.covers(study)
+    def prefixes(self, token: Token | None) -> tuple[str, ...]:
+        """The name prefixes of the studies a token may see; empty: every study."""
+        return () if token is None else token.prefixes

@@ -16,7 +16,8 @@ from .access import AccessPolicy
 from .api import controls, errors, health, importance, regions, studies, trials
 from .api import metrics as metrics_api
 from .api.context import Services
-from .api.schemas import ErrorSchema
+from .api.docs import BEARER_SCHEME
+from .api.schemas import ErrorSchema, limits_in_document
 from .config import Settings
 from .dashboard import blp as dashboard_blp
 from .embedded_redis import EmbeddedRedis
@@ -38,6 +39,7 @@ class HoneApi(Api):
     """flask-smorest's Api with our single error shape, in responses and in the OpenAPI document."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists the error statuses it can answer
 
     def handle_http_exception(self, error: Any) -> Any:
         return errors.handle_http_exception(error)
@@ -61,7 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         API_TITLE="Hone",
         API_VERSION="1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",  # 3.1: a nullable field is `type: [..., "null"]`, which generators type exactly
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
@@ -69,12 +71,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         MAX_CONTENT_LENGTH=settings.limits.max_request_bytes,
     )
-    if settings.tokens:
-        # The document describes this deployment: open mode publishes no security requirement.
-        app.config["API_SPEC_OPTIONS"] = {
-            "security": [{"bearer": []}],
-            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        }
+    # The document describes this deployment: open mode publishes the scheme but requires no token.
+    app.config["API_SPEC_OPTIONS"] = {
+        "components": {"securitySchemes": {"bearer": BEARER_SCHEME}},
+        **({"security": [{"bearer": []}]} if settings.tokens else {}),
+    }
     app.json.sort_keys = False  # type: ignore[attr-defined]  # params keep the space's order
     app.config.update(test_config)
 
@@ -97,6 +98,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     api = HoneApi(app)
+    api.ma_plugin.converter.add_attribute_function(limits_in_document(settings.limits))
     for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, importance.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_api.blp)

@@ -25,6 +25,7 @@ class Limits:
     max_page_size: int = 1000  # one page stays a few hundred kB of JSON
     max_curve_points: int = 10_000  # steps kept per learning curve: the latest ones matter for pruning
     max_enqueue_count: int = 1000  # configurations queued by hand in one request
+    max_metric_studies: int = 500  # studies labelled in /metrics: a bounded series count for Prometheus
 
     def check_page_size(self, limit: int) -> None:
         if limit > self.max_page_size:
@@ -41,6 +42,11 @@ class Settings:
     # ask+tell pairs per second than gthread threads contending for the GIL.
     worker_class: str = "gevent"
     threads: int = 4  # used by worker_class=gthread only
+    worker_connections: int = 1000  # gevent: open connections per worker; greenlets are cheap, sockets are not
+    keepalive: int = 75  # seconds a kept-alive connection idles: past clients' and proxies', so they close first
+    # Seconds a connection has to send a request's headers when it is new or the worker is crowded:
+    # sockets that send nothing are closed this soon, so they cannot hold every connection slot.
+    header_timeout: float = 10.0
     appendfsync: str = "everysec"  # embedded Redis: lose at most ~1 s of acknowledged writes on power loss
     limits: Limits = Limits()
     tokens: tuple[Token, ...] = ()  # none: open mode, fine on loopback, warned about at start-up
@@ -56,6 +62,9 @@ class Settings:
             workers=int(env.get("HONE_WORKERS", cls.workers)),
             worker_class=env.get("HONE_WORKER_CLASS", cls.worker_class),
             threads=int(env.get("HONE_THREADS", cls.threads)),
+            worker_connections=int(env.get("HONE_WORKER_CONNECTIONS", cls.worker_connections)),
+            keepalive=int(env.get("HONE_KEEPALIVE", cls.keepalive)),
+            header_timeout=float(env.get("HONE_HEADER_TIMEOUT", cls.header_timeout)),
             appendfsync=env.get("HONE_APPENDFSYNC", cls.appendfsync),
             limits=limits,
             tokens=_tokens(env),
@@ -87,6 +96,9 @@ ENV_VARS = frozenset(
         "HONE_WORKERS",
         "HONE_WORKER_CLASS",
         "HONE_THREADS",
+        "HONE_WORKER_CONNECTIONS",
+        "HONE_KEEPALIVE",
+        "HONE_HEADER_TIMEOUT",
         "HONE_APPENDFSYNC",
         "HONE_ACCESS_LOG",
         "HONE_TOKENS",

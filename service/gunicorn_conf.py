@@ -25,15 +25,47 @@ from service.embedded_redis import EmbeddedRedis  # noqa: E402
 bind = settings.bind
 workers = settings.workers
 # gevent (the default) or gthread keep client connections alive while requests wait on Redis.
-worker_class = settings.worker_class
+worker_class: Any = settings.worker_class
 threads = settings.threads
-worker_connections = 1000  # gevent: open connections per worker
-keepalive = 75  # longer than common client and proxy idle timeouts, so they close first
+worker_connections = settings.worker_connections
+keepalive = settings.keepalive
 timeout = 60
 graceful_timeout = 20
 accesslog = os.environ.get("HONE_ACCESS_LOG")  # off by default: the hot path logs nothing
 # One shared socket path per user would make two services on one machine fight over it.
 control_socket_disable = True
+
+if settings.worker_class == "gevent":
+    import gevent
+    from gunicorn.workers.ggevent import GeventWorker
+
+    # A connection slot is idle-bound by header_timeout once this share of them is taken.
+    CROWDED_SHARE = 0.9
+
+    class BoundedIdleGeventWorker(GeventWorker):
+        """gunicorn's gevent worker waits `keepalive` seconds for every request's headers, the first
+        included, so sockets that connect and send nothing held each of the worker_connections
+        slots for 75 s and new clients waited behind them. Here a new connection, or any idle one
+        while the worker is crowded, gets header_timeout seconds instead."""
+
+        open_connections = 0
+
+        def handle(self, listener: Any, client: Any, addr: Any) -> None:
+            self.open_connections += 1
+            try:
+                super().handle(listener, client, addr)
+            finally:
+                self.open_connections -= 1
+
+        def timeout_ctx(self) -> Any:
+            # One greenlet serves one connection, so the greenlet remembers whether it served one.
+            connection = gevent.getcurrent()
+            first = not getattr(connection, "hone_served", False)
+            connection.hone_served = True
+            crowded = self.open_connections > CROWDED_SHARE * self.worker_connections
+            return gevent.Timeout(settings.header_timeout if first or crowded else self.cfg.keepalive, False)
+
+    worker_class = BoundedIdleGeventWorker
 
 _embedded: EmbeddedRedis | None = None
 _metrics_dir: str | None = None

@@ -4,6 +4,7 @@ workers. Trials by state are read from Redis at scrape time, so they are right a
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Iterator
 
@@ -12,8 +13,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from .domain.trial import TrialState
-
-MAX_STUDIES_SCRAPED = 500  # one scrape stays a few hundred small Redis reads
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 REQUESTS = Counter(
@@ -29,20 +28,34 @@ REDIS_ERRORS = Counter("hone_redis_errors_total", "Requests that found Redis unr
 
 
 class StudyTrials(Collector):
-    """hone_study_trials{study, state}: current trial counts, read from Redis on each scrape."""
+    """Trial counts read from Redis on each scrape: `hone_trials{state}` and `hone_studies` cover
+    every study; `hone_study_trials{study, state}` the `max_labelled` studies with the most running
+    trials (then by name), so the label set stays bounded however many studies there are."""
 
-    def __init__(self, counts: Callable[[], Iterator[tuple[str, dict[str, int]]]]) -> None:
+    def __init__(self, counts: Callable[[], Iterator[tuple[str, dict[str, int]]]], max_labelled: int) -> None:
         self.counts = counts
+        self.max_labelled = max_labelled
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("hone_study_trials", "Trials of each study by state.", labels=["study", "state"])
-        for study, counts in self.counts():
+        studies = list(self.counts())
+        totals = GaugeMetricFamily("hone_trials", "Trials of every study by state.", labels=["state"])
+        for state in TrialState:
+            totals.add_metric([state.value], sum(counts.get(state.value, 0) for _, counts in studies))
+        yield totals
+        yield GaugeMetricFamily("hone_studies", "Studies, labelled in hone_study_trials or not.", value=len(studies))
+        busiest = heapq.nsmallest(self.max_labelled, studies, key=lambda s: (-s[1].get("running", 0), s[0]))
+        family = GaugeMetricFamily(
+            "hone_study_trials",
+            f"Trials by state of the {self.max_labelled} studies with the most running trials.",
+            labels=["study", "state"],
+        )
+        for study, counts in sorted(busiest):
             for state in TrialState:
                 family.add_metric([study, state.value], counts.get(state.value, 0))
         yield family
 
 
-def render(studies: Callable[[], Iterator[tuple[str, dict[str, int]]]]) -> bytes:
+def render(studies: Callable[[], Iterator[tuple[str, dict[str, int]]]], max_labelled: int) -> bytes:
     """The exposition text: this service's metrics (all workers), then the per-study gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         base = CollectorRegistry()
@@ -50,7 +63,7 @@ def render(studies: Callable[[], Iterator[tuple[str, dict[str, int]]]]) -> bytes
     else:
         base = REGISTRY
     per_scrape = CollectorRegistry()
-    per_scrape.register(StudyTrials(studies))
+    per_scrape.register(StudyTrials(studies, max_labelled))
     return generate_latest(base) + generate_latest(per_scrape)
 
 

@@ -130,6 +130,44 @@ def test_a_bad_space_file_is_a_usage_error(url: str, tmp_path: Path, capsys: pyt
     assert status == 1 and "invalid_space" in err and "low > 0" in err
 
 
+STUDY_YAML = """\
+# A whole study: what `hone create` and `hone run --space` register.
+direction: maximize
+sampler: {name: random}
+space:
+  - {name: lr, type: float, low: 1e-4, high: 1, scale: log}
+  - {name: layers, type: int, low: 1, high: 4}
+"""
+
+
+def files_yaml(tmp_path: Path) -> Path:
+    (tmp_path / "as-written.yaml").write_text(STUDY_YAML)
+    return tmp_path / "as-written.yaml"
+
+
+@pytest.mark.parametrize("form", ["yaml", "json"])
+def test_a_study_file_gives_direction_space_and_sampler(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    path = tmp_path / f"study.{form}"
+    path.write_text(STUDY_YAML if form == "yaml" else json.dumps(hone.space.read_document(files_yaml(tmp_path))))
+    status, out, _ = hone_cli(capsys, "create", f"cli-file-{form}", "--space", str(path), "--seed", "4")
+    created = json.loads(out)
+    assert status == 0 and (created["direction"], created["sampler"]["name"], created["seed"]) == (
+        "maximize",
+        "random",
+        4,
+    )
+    assert [p["name"] for p in created["space"]] == ["lr", "layers"] and created["space"][0]["low"] == 1e-4
+    status, _, err = hone_cli(capsys, "create", f"cli-file-{form}", "--space", str(path), "--direction", "minimize")
+    assert status == 1 and "study_exists" in err and "direction" in err  # the flag wins over the file
+
+    (tmp_path / "typo.yaml").write_text("direction: maximize\nsapmler: {name: random}\nspace: []\n")
+    with pytest.raises(SystemExit):
+        main(["create", "cli-typo", "--space", str(tmp_path / "typo.yaml")])
+    assert "unknown study fields ['sapmler']" in capsys.readouterr().err
+
+
 def test_ask_and_tell_from_a_shell_script(url: str, files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hone_cli(capsys, "create", "cli-b", "--space", str(files / "space.yaml"))
     status, out, _ = hone_cli(capsys, "ask", "cli-b")
@@ -219,6 +257,35 @@ def test_a_failing_command_fails_its_trial_with_the_end_of_stderr(url: str, file
     no_value = run(url, "run", "cli-fail", "-n", "1", "--", sys.executable, "-c", "print('done')")
     assert no_value.returncode == 1
     assert "is not a number" in (trials_of(url, "cli-fail")[3].error or "")
+
+
+def test_a_command_failing_every_trial_stops_the_run(url: str, files: Path) -> None:
+    crash = "import sys; sys.exit('CUDA out of memory')"
+    space = str(files / "space.yaml")
+    done = run(url, "run", "cli-streak", "--space", space, "-n", "20", "-j", "2", "--", sys.executable, "-c", crash)
+    assert done.returncode == 1
+    assert "hone: error: stopped after 3 failed trials in a row; the last, trial" in done.stderr
+    assert "CUDA out of memory" in done.stderr and "--max-failures" in done.stderr
+    told = trials_of(url, "cli-streak")
+    assert 3 <= len(told) <= 4  # the second command may have started before the third failure
+    more = run(url, "run", "cli-streak", "-n", "20", "--max-failures", "5", "--", sys.executable, "-c", crash)
+    assert more.returncode == 1 and len(trials_of(url, "cli-streak")) == len(told) + 5
+
+
+def test_unknown_placeholders_stop_the_run_before_any_trial(url: str, files: Path) -> None:
+    space = str(files / "space.yaml")
+    done = run(url, "run", "cli-typo", "--space", space, "--", sys.executable, "train.py", "--lr", "{learning_rate}")
+    assert done.returncode == 2
+    assert "the command names {learning_rate}, which the study 'cli-typo' does not have" in done.stderr
+    assert "its params are lr, beta, optimizer" in done.stderr
+    assert trials_of(url, "cli-typo") == []
+
+
+def test_run_on_a_missing_study_says_how_to_create_it(url: str) -> None:
+    done = run(url, "run", "cli-nowhere", "--", sys.executable, "-c", "print(1)")
+    assert done.returncode == 1
+    assert "there is no study 'cli-nowhere'" in done.stderr
+    assert "hone create cli-nowhere --space study.yaml" in done.stderr and "--space" in done.stderr
 
 
 def test_ctrl_c_stops_the_commands_and_fails_their_trials(url: str, files: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -258,7 +259,7 @@ def test_optimize_in_threads_runs_exactly_n_trials(study: hone.Study) -> None:
         with lock:
             seen.append(trial)
 
-    study.optimize(objective, n_trials=24, n_workers=3, callbacks=[record])
+    study.optimize(objective, n_trials=24, n_workers=3, callbacks=[record], catch=(ValueError,))
     trials = list(study.trials())
     assert [t.number for t in trials] == list(range(24))
     assert sorted(t.number for t in seen) == list(range(24))
@@ -271,14 +272,45 @@ def test_optimize_in_threads_runs_exactly_n_trials(study: hone.Study) -> None:
     assert best is not None and best.value == min(t.value for t in trials if t.value is not None)
 
 
-def test_an_uncaught_error_stops_optimize_and_is_raised(study: hone.Study) -> None:
-    def broken(trial: hone.Trial) -> float:
-        raise KeyError("typo")
+def broken(trial: hone.Trial) -> float:
+    raise KeyError("typo")
 
-    with pytest.raises(KeyError, match="typo"):
-        study.optimize(broken, n_trials=10, catch=(ValueError,))
-    (only,) = study.trials()
-    assert only.state is hone.TrialState.FAILED and only.error == "KeyError: 'typo'"
+
+def test_an_objective_failing_every_trial_stops_optimize_and_is_raised(study: hone.Study) -> None:
+    with pytest.raises(hone.ObjectiveFailed, match=r"after 3 failed trials in a row; the last, trial 2") as stop:
+        study.optimize(broken, n_trials=20)
+    assert isinstance(stop.value.__cause__, KeyError) and stop.value.error is stop.value.__cause__
+    assert (stop.value.study, stop.value.number, stop.value.failures) == (study.name, 2, 3)
+    trials = list(study.trials())
+    assert [(t.state, t.error) for t in trials] == [(hone.TrialState.FAILED, "KeyError: 'typo'")] * 3
+
+
+def test_max_failures_sets_how_many_in_a_row(study: hone.Study) -> None:
+    with pytest.raises(hone.ObjectiveFailed, match="trial 0"):
+        study.optimize(broken, n_trials=20, max_failures=1)  # as Optuna does: the first error stops it
+    assert len(list(study.trials())) == 1
+
+    def every_other(trial: hone.Trial) -> float:
+        if trial.number % 2:
+            raise RuntimeError("odd")
+        return 1.0
+
+    study.optimize(every_other, n_trials=8, max_failures=2)  # a success in between resets the count
+    assert len(list(study.trials())) == 9
+
+
+def test_catch_swallows_those_errors_without_stopping(study: hone.Study) -> None:
+    study.optimize(broken, n_trials=6, catch=(KeyError,))
+    assert [t.state for t in study.trials()] == [hone.TrialState.FAILED] * 6
+    with pytest.raises(ValueError, match="at least 1"):
+        study.optimize(broken, n_trials=1, max_failures=0)
+
+
+def test_optimize_shows_progress(study: hone.Study, capsys: pytest.CaptureFixture[str]) -> None:
+    study.optimize(lambda trial: 2.5, n_trials=3, show_progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("trial 0 complete: 2.5 | 1/3 done") and "best 2.5 (trial 0)" in lines[0]
+    assert any(line.startswith("3/3 done · 3 complete · 0 running · best 2.5") for line in lines)
 
 
 def test_an_objective_returning_none_fails_its_trial(study: hone.Study) -> None:
@@ -300,6 +332,18 @@ def test_a_timeout_already_past_starts_no_trial(study: hone.Study) -> None:
 def test_processes_need_a_client_that_can_travel(study: hone.Study) -> None:
     with pytest.raises(ValueError, match="over the network"):
         study.optimize(objective, n_trials=1, processes=True)
+
+
+def test_processes_need_a_picklable_objective_before_any_trial(study: hone.Study) -> None:
+    with pytest.raises(TypeError, match="must be picklable: define them at module level"):
+        study.optimize(lambda trial: 1.0, n_trials=1, processes=True)
+    assert list(study.trials()) == []
+
+
+def test_to_pandas_without_pandas_names_the_extra(study: hone.Study, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'hone-client\[pandas\]'"):
+        study.to_pandas()
 
 
 # -- configuration ----------------------------------------------------------------------------

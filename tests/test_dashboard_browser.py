@@ -30,7 +30,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from .servers import Gunicorn
-from .test_studies_api import SPACE
+from .test_studies_api import SPACE as API_SPACE
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("HONE_ARTIFACTS", ROOT / "tmp" / "artifacts"))
@@ -87,6 +87,10 @@ def require_browser(binaries: tuple[Path, ...] = (CHROMIUM, CHROMEDRIVER)) -> No
     if os.environ.get("HONE_REQUIRE_BROWSER") == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+# The API tests' space and a fraction on the logit scale, so every axis kind is drawn.
+SPACE = [*API_SPACE, {"name": "dropout", "type": "float", "low": 0.01, "high": 0.99, "scale": "logit"}]
 
 
 def objective(params: dict[str, Any]) -> float:
@@ -290,12 +294,16 @@ def test_the_charts_hold_every_trial_each_param_on_its_own_scale(browser: Any, s
         "layers": len(complete),
         "optimizer": len(complete),
         "momentum": sum(t["params"]["optimizer"] == "sgd" for t in complete),
+        "dropout": len(complete),
     }
     assert [params[n]["scale"] for n in ("lr", "beta", "layers")] == ["logarithmic", "logarithmic", "linear"]
     # reverse_log: 1 - beta on a reversed log axis, labelled in beta itself.
     assert params["beta"]["reverse"] and len(params["beta"]["labels"]) >= 2
     assert all(0.9 <= float(label) < 1 for label in params["beta"]["labels"]), params["beta"]["labels"]
     assert params["optimizer"]["labels"] == ["sgd", "adam"]
+    # logit: log-odds on a linear axis, ticked at the fractions people name and labelled in them.
+    assert params["dropout"]["scale"] == "linear"
+    assert params["dropout"]["labels"] == ["0.01", "0.1", "0.5", "0.9", "0.99"], params["dropout"]["labels"]
 
     assert {label: n for label, n, _ in charts["curves"]} == {
         f"#{n} {states[n]}": steps for n, steps in study.curves.items()
@@ -304,7 +312,8 @@ def test_the_charts_hold_every_trial_each_param_on_its_own_scale(browser: Any, s
 
     # Each level's region drawn behind the points.
     levels = study.get("/regions")["levels"]
-    assert all(params[n]["bands"] == min(len(levels), DEFAULT_LEVELS) for n in ("lr", "beta", "layers")), params
+    drawn = min(len(levels), DEFAULT_LEVELS)
+    assert all(params[n]["bands"] == drawn for n in ("lr", "beta", "layers", "dropout")), params
     region = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#region tbody tr")]
     assert [r.split(" ")[0] for r in region] == [p["name"] for p in SPACE]
     assert console_errors(browser) == []

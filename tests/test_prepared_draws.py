@@ -98,3 +98,23 @@ def test_coarse_to_fine_still_zooms_on_time_with_prepared_draws(api: Any) -> Non
     assert [t["level"] for t in trials[:13]] == [0] * 12 + [1]
     found = levels(api, "bowl")
     assert [level["asked"] for level in found[:2]] == [12, 10]
+
+
+def test_the_ask_after_a_zoom_is_one_round_trip_and_draws_from_the_new_level(api: Any, redis_client: Any) -> None:
+    # The ask that zooms prepares the new level's first draws, so the next one takes a prepared draw.
+    put(api, "zoom", {"space": SPACE, "seed": 4, "sampler": {"name": "coarse_to_fine", "initial_trials": 12}})
+    for _ in range(12):
+        trial = ask(api, "zoom")[0]
+        tell(api, "zoom", trial, bowl(trial["params"]))
+    assert [level["level"] for level in levels(api, "zoom")] == [0, 1]
+    with client_commands(redis_client, "zoom") as asking:
+        after = ask(api, "zoom")[0]
+    assert asking == ["EVALSHA"]
+    assert after["level"] == 1
+    # The prepared draw is the one the reserve-and-commit path gives for the same number and state.
+    put(api, "twin", {"space": SPACE, "seed": 4, "sampler": {"name": "coarse_to_fine", "initial_trials": 12}})
+    for _ in range(12):
+        trial = ask(api, "twin")[0]
+        tell(api, "twin", trial, bowl(trial["params"]))
+    batch = ask(api, "twin", 2)  # a batch always reserves and commits
+    assert (batch[0]["number"], batch[0]["level"], batch[0]["params"]) == (after["number"], 1, after["params"])

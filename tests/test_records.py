@@ -7,13 +7,22 @@ from hypothesis import strategies as st
 
 from service.domain.stored import DrawRecord
 from service.domain.trial import Outcome, TrialState
-from service.storage.records import ask_record, decode_retried, decode_trial, result_members
+from service.storage.records import (
+    ask_record,
+    config_fingerprint,
+    config_mark,
+    decode_retried,
+    decode_trial,
+    draw_members,
+    prepared_draw,
+    result_members,
+)
 
 packed_values = st.one_of(st.none(), st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False))
 draws = st.builds(
     DrawRecord,
     packed=st.lists(packed_values, max_size=5),
-    source=st.sampled_from(["coarse_to_fine", "grid", "random", "enqueued"]),
+    source=st.sampled_from(["coarse_to_fine", "grid", "random", "enqueued", "repeat"]),
     level=st.none() | st.integers(0, 100),
     attempt=st.integers(0, 5),
     retry_of=st.none() | st.integers(0, 10**6),
@@ -50,3 +59,14 @@ def test_a_retried_draw_is_the_next_attempt_of_its_trial(draw: DrawRecord) -> No
         draw.level,
         draw.retry_failed,
     )
+
+
+@given(draws)
+def test_a_configuration_keeps_its_fingerprint_through_storage(draw: DrawRecord) -> None:
+    # A retry is decoded from the stored record: it must fingerprint as its original did, or the
+    # config set would miss a repeat (or refuse a configuration it never held).
+    retried = decode_retried(ask_record(draw, worker=None, asked_ms=1), 9)
+    assert config_mark(retried, fresh=False) == config_fingerprint(draw.packed)
+    assert config_mark(draw, fresh=True) == "!" + config_fingerprint(draw.packed)
+    fingerprint, _, members = prepared_draw(draw).partition(" ")
+    assert (fingerprint, members) == (config_fingerprint(draw.packed), draw_members(draw))

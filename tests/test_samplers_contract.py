@@ -18,6 +18,7 @@ SPACE = SearchSpace.from_list(
         {"name": "beta", "type": "float", "low": 0.9, "high": 0.9999, "scale": "reverse_log"},
         {"name": "units", "type": "int", "low": 16, "high": 512, "scale": "log"},
         {"name": "dropout", "type": "float", "low": 0.0, "high": 0.5},
+        {"name": "subsample", "type": "float", "low": 0.01, "high": 0.99, "scale": "logit"},
         {"name": "optimizer", "type": "categorical", "choices": ["sgd", "adam"]},
         {
             "name": "momentum",
@@ -86,6 +87,13 @@ def test_log_and_reverse_log_params_spread_evenly_over_decades(name: str) -> Non
     # Uniform on the linear scale would put ~90% of lr draws in the top decade.
     assert np.all(np.abs(lr - 0.2) < 0.05), lr
     assert np.all(np.abs(one_minus_beta - 1 / 3) < 0.06), one_minus_beta
+
+
+def test_logit_params_spread_evenly_over_log_odds(name: str) -> None:
+    # Quartiles of log-odds over [0.01, 0.99]: uniform on the linear scale would put ~83% in the middle two.
+    log_odds = [np.log(p["subsample"] / (1 - p["subsample"])) for p in draw_many(sampler_for(name))]
+    fractions = _decade_fractions(log_odds, list(np.linspace(np.log(1 / 99), np.log(99), 5)))
+    assert np.all(np.abs(fractions - 0.25) < 0.05), fractions
 
 
 def _objective(params: dict[str, Any]) -> float:

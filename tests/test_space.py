@@ -17,8 +17,12 @@ unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
 @st.composite
 def float_params(draw: st.DrawFn) -> NumericParam:
-    scale = draw(st.sampled_from(["linear", "log", "reverse_log"]))
-    if scale == "log":
+    scale = draw(st.sampled_from(["linear", "log", "reverse_log", "logit"]))
+    if scale == "logit":
+        low = draw(st.floats(min_value=1e-9, max_value=0.9))
+        high = low + (1 - low) * draw(st.floats(min_value=1e-3, max_value=1 - 1e-9))
+        assume(high < 1)
+    elif scale == "log":
         low = draw(st.floats(min_value=1e-12, max_value=1e6))
         high = low * draw(st.floats(min_value=1.001, max_value=1e9))
     elif scale == "reverse_log":
@@ -93,6 +97,20 @@ def test_reverse_log_scale_samples_one_minus_beta_log_uniformly() -> None:
     assert param.from_unit(0.5) == pytest.approx(0.99)
 
 
+def test_logit_scale_samples_log_odds_uniformly_and_crowds_both_ends() -> None:
+    # [0.01, 0.99]: log-odds from -4.6 to 4.6, so 0.1 and 0.9 sit near the quartiles of log-odds.
+    param = parse_param({"name": "dropout", "type": "float", "low": 0.01, "high": 0.99, "scale": "logit"})
+    values = np.array([param.from_unit(u) for u in np.random.default_rng(4).random(40_000)])
+    edges = [1 / (1 + math.exp(-t)) for t in np.linspace(math.log(1 / 99), math.log(99), 5)]
+    assert np.allclose(_quantile_fractions(values, edges), 0.25, atol=0.01)
+    assert param.from_unit(0.5) == pytest.approx(0.5)
+    assert param.from_unit(0.0) == pytest.approx(0.01)
+    assert param.from_unit(1.0) == pytest.approx(0.99)
+    assert param.grid(3) == [0.01, 0.5, 0.99]
+    assert param.prior_quantiles()["p50"] == pytest.approx(0.5)
+    assert param.prior_quantiles()["p10"] < 0.05 and param.prior_quantiles()["p90"] > 0.95
+
+
 def test_stepped_log_int_gives_end_points_a_full_bucket() -> None:
     param = parse_param({"name": "units", "type": "int", "low": 1, "high": 4, "scale": "log"})
     values = [param.from_unit(u) for u in np.random.default_rng(3).random(20_000)]
@@ -113,6 +131,9 @@ def test_float_step_snaps_to_clean_values() -> None:
         ({"type": "int", "low": 0.5, "high": 3}, "integral_bounds"),
         ({"type": "float", "low": 0, "high": 1, "step": 0.3}, "step_divides_range"),
         ({"type": "int", "low": 1, "high": 10, "scale": "reverse_log"}, "scale"),
+        ({"type": "float", "low": 0.0, "high": 0.5, "scale": "logit"}, "logit_inside_unit"),
+        ({"type": "float", "low": 0.5, "high": 1.0, "scale": "logit"}, "logit_inside_unit"),
+        ({"type": "int", "low": 1, "high": 10, "scale": "logit"}, "scale"),
         ({"type": "categorical", "choices": []}, "choices_not_empty"),
         ({"type": "categorical", "choices": ["a", "a"]}, "unique_choices"),
         ({"type": "categorical", "choices": [1, 1.0]}, "unique_choices"),

@@ -1,6 +1,7 @@
 """Every error the client raises. The tree:
 
 HoneError
+ ├── ObjectiveFailed           optimize stopped: the objective failed on several trials in a row
  ├── TransportError            the server could not be reached, even after retries
  └── APIError                  the server answered with an error: .status .code .message .details
       ├── InvalidRequest       400, 413, 422: the request breaks a rule (e.g. code invalid_space)
@@ -27,6 +28,7 @@ __all__ = [
     "HoneError",
     "InvalidRequest",
     "NotFound",
+    "ObjectiveFailed",
     "ServerError",
     "ServiceUnavailable",
     "TransportError",
@@ -36,6 +38,23 @@ __all__ = [
 
 class HoneError(Exception):
     """Base class of every error raised by the client."""
+
+
+class ObjectiveFailed(HoneError):
+    """`optimize` stopped: the objective raised on `failures` trials in a row; the last is trial `number`.
+
+    The last error is this exception's `__cause__` (and `error`), so its traceback is shown too.
+    """
+
+    def __init__(self, study: str, number: int, failures: int, error: BaseException) -> None:
+        super().__init__(
+            f"stopped study {study!r} after {failures} failed trials in a row; "
+            f"the last, trial {number}, raised {type(error).__name__}: {error}"
+        )
+        self.study = study
+        self.number = number
+        self.failures = failures
+        self.error = error
 
 
 class TransportError(HoneError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ._exceptions import ObjectiveFailed
+from ._progress import Progress
 from .models import FrozenTrial
 from .trial import Trial
 
@@ -25,18 +28,43 @@ log = logging.getLogger("hone.optimize")
 Objective = Callable[[Trial], float]
 Callback = Callable[["Study", FrozenTrial], None]
 Catch = tuple[type[BaseException], ...]
+DEFAULT_MAX_FAILURES = 3  # one failure may be bad luck; three in a row is a bug in the objective
 
 
 class _Run:
-    """What the worker threads of one optimize call share: the trial budget, the open trials, the first error."""
+    """What the worker threads of one optimize call share: the trial budget, the open trials, the
+    failures in a row, the first error."""
 
-    def __init__(self, n_trials: int | None, timeout: float | None) -> None:
+    def __init__(self, n_trials: int | None, timeout: float | None, max_failures: int | None) -> None:
         self.lock = threading.Lock()
         self.left = n_trials
         self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.max_failures = max_failures
+        self.failures_in_row = 0
         self.open: set[Trial] = set()
         self.stopped = False
         self.error: BaseException | None = None
+
+    @property
+    def running(self) -> int:
+        with self.lock:
+            return len(self.open)
+
+    def succeeded(self) -> None:
+        with self.lock:
+            self.failures_in_row = 0
+
+    def failed(self, study: str, trial: Trial, error: Exception) -> None:
+        """Count a failure; at max_failures in a row, stop the run with the last error."""
+        with self.lock:
+            self.failures_in_row += 1
+            failures = self.failures_in_row
+        if self.max_failures is not None and failures >= self.max_failures:
+            stop = ObjectiveFailed(study, trial.number, failures, error)
+            stop.__cause__ = error
+            self.stop(stop)
+        else:
+            log.warning("trial %s of %s failed (%s in a row)", trial.number, study, failures, exc_info=error)
 
     def take(self) -> bool:
         """May one more trial start?"""
@@ -79,9 +107,11 @@ class Plan:
     timeout: float | None
     catch: Catch
     callbacks: tuple[Callback, ...]
+    max_failures: int | None = DEFAULT_MAX_FAILURES
+    progress: bool = False
 
 
-def _run_one(study: Study, trial: Trial, plan: Plan) -> None:
+def _run_one(study: Study, trial: Trial, plan: Plan, run: _Run) -> None:
     try:
         with trial:
             value = plan.objective(trial)
@@ -91,6 +121,10 @@ def _run_one(study: Study, trial: Trial, plan: Plan) -> None:
                 trial.tell(value)
     except plan.catch:
         log.warning("trial %s of %s failed", trial.number, study.name, exc_info=True)
+    except Exception as error:  # told failed on the way out of `with trial`
+        run.failed(study.name, trial, error)
+    else:
+        run.succeeded()
 
 
 def _worker(study: Study, plan: Plan, run: _Run) -> None:
@@ -101,7 +135,7 @@ def _worker(study: Study, plan: Plan, run: _Run) -> None:
                 trial.fail("the run stopped before this trial started")
                 return
             try:
-                _run_one(study, trial, plan)
+                _run_one(study, trial, plan, run)
             finally:
                 run.closed(trial)
                 if trial.result is not None:  # interrupted trials too: they were told failed
@@ -112,7 +146,21 @@ def _worker(study: Study, plan: Plan, run: _Run) -> None:
 
 
 def _in_threads(study: Study, plan: Plan) -> None:
-    run = _Run(plan.n_trials, plan.timeout)
+    run = _Run(plan.n_trials, plan.timeout, plan.max_failures)
+    progress = None
+    if plan.progress:
+        progress = Progress(plan.n_trials, lambda: run.running, sys.stderr)
+        plan = replace(plan, callbacks=(*plan.callbacks, progress.told))
+    try:
+        _threads(study, plan, run)
+    finally:
+        if progress is not None:
+            progress.finish()
+    if run.error is not None:
+        raise run.error
+
+
+def _threads(study: Study, plan: Plan, run: _Run) -> None:
     if plan.n_workers == 1:
         # In the calling thread, so that Ctrl-C interrupts the objective itself.
         _worker(study, plan, run)
@@ -129,8 +177,6 @@ def _in_threads(study: Study, plan: Plan) -> None:
             # Threads cannot be interrupted: tell their trials failed now and leave them to finish.
             for trial in run.stop(exc):
                 trial.fail_quietly(exc)
-    if run.error is not None:
-        raise run.error
 
 
 def _process_main(settings: ClientSettings, name: str, plan: Plan) -> None:
@@ -142,6 +188,14 @@ def _process_main(settings: ClientSettings, name: str, plan: Plan) -> None:
 
 
 def _in_processes(study: Study, plan: Plan) -> None:
+    try:
+        pickle.dumps(plan)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise TypeError(
+            "optimize(processes=True) sends the objective and the callbacks to other processes, so they must "
+            f"be picklable: define them at module level (not a lambda, a closure or a bound method of an "
+            f"object holding locks or sockets), or use threads (processes=False). Pickling failed: {exc}"
+        ) from exc
     settings = study.client.settings
     if settings is None:
         raise ValueError("optimize(processes=True) needs a client that reaches the server over the network")
@@ -152,7 +206,10 @@ def _in_processes(study: Study, plan: Plan) -> None:
         shares = [n // k + (i < n % k) for i in range(k)]
     context = multiprocessing.get_context("spawn")  # fork would copy the client's threads and sockets
     processes = [
-        context.Process(target=_process_main, args=(settings, study.name, replace(plan, n_trials=share, n_workers=1)))
+        context.Process(
+            target=_process_main,
+            args=(settings, study.name, replace(plan, n_trials=share, n_workers=1, progress=False)),
+        )
         for share in shares
         if share != 0
     ]

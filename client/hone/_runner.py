@@ -38,6 +38,11 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def placeholders(argv: Sequence[str]) -> list[str]:
+    """The `{name}` placeholders of a command, in order of first appearance."""
+    return list(dict.fromkeys(name for arg in argv for name in PLACEHOLDER.findall(arg)))
+
+
 def substitute(argv: Sequence[str], params: Mapping[str, Any]) -> list[str]:
     """`{name}` becomes the param's value; other braces, and params absent from this trial, stay as written."""
 

@@ -1,6 +1,6 @@
 """The `hone` command: studies and trials from the shell, and `hone run` to tune any program.
 
-hone create mnist --space space.yaml --seed 7
+hone create mnist --space study.yaml --seed 7
 hone run mnist -n 50 -j 4 -- python train.py --lr {lr} --beta {beta}
 hone best mnist
 """
@@ -18,13 +18,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import HoneError
+from ._exceptions import HoneError, NotFound, ObjectiveFailed
+from ._optimize import DEFAULT_MAX_FAILURES
 from ._progress import Progress, brief
-from ._runner import Command, Interrupted
+from ._runner import Command, Interrupted, placeholders
 from ._version import __version__
 from .client import Client
 from .models import TrialState
-from .space import load_space
+from .space import read_document, space_to_list
+from .study import Study
 
 Handler = Callable[[Client, argparse.Namespace], int]
 
@@ -78,7 +80,7 @@ def show(client: Client, args: argparse.Namespace) -> int:
 
 
 def create(client: Client, args: argparse.Namespace) -> int:
-    print_json(client.study(args.name, args.space, **spec_options(args)).info().data)
+    print_json(client.study(args.name, **study_body(args)).info().data)
     return 0
 
 
@@ -152,11 +154,26 @@ def run(client: Client, args: argparse.Namespace) -> int:
     if not args.command:
         print("hone: error: give the command to run after --, e.g. -- python train.py --lr {lr}", file=sys.stderr)
         return 2
-    options = spec_options(args)
-    if args.space is None and any(value is not None for value in options.values()):
+    if args.space is None and any(value is not None for value in spec_options(args).values()):
         print("hone: error: the study options describe a study to create: give its --space too", file=sys.stderr)
         return 2
-    study = client.study(args.name, args.space, **options)
+    try:
+        study = client.study(args.name, **study_body(args))
+    except NotFound as exc:
+        if exc.code != "study_not_found":
+            raise
+        print(
+            f"hone: error: there is no study {args.name!r}. Create it first with `hone create {args.name} --space "
+            f"study.yaml`, or give `hone run` its --space (a file of params, or a whole study: direction, space, "
+            "sampler)",
+            file=sys.stderr,
+        )
+        return 1
+    unknown = unknown_placeholders(args.command, study)
+    if unknown:
+        print(unknown, file=sys.stderr)
+        return 2
+    stopped: ObjectiveFailed | None = None
     with tempfile.TemporaryDirectory(prefix="hone-run-") as scratch:
         logs = args.logs or Path(scratch)
         logs.mkdir(parents=True, exist_ok=True)
@@ -168,9 +185,19 @@ def run(client: Client, args: argparse.Namespace) -> int:
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            study.optimize(command, args.n_trials, n_workers=args.jobs, timeout=args.timeout, callbacks=[progress.told])
+            study.optimize(
+                command,
+                args.n_trials,
+                n_workers=args.jobs,
+                timeout=args.timeout,
+                max_failures=args.max_failures or None,
+                callbacks=[progress.told],
+                show_progress=False,  # `progress` also prints a line per trial where there is no terminal
+            )
         except Interrupted:
             pass  # every trial it reached was told failed on the way out
+        except ObjectiveFailed as exc:
+            stopped = exc
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -178,6 +205,14 @@ def run(client: Client, args: argparse.Namespace) -> int:
         progress.finish(f"stopped by {command.stopped_by}: ")
         return 130
     progress.finish()
+    if stopped is not None:
+        print(
+            f"hone: error: stopped after {stopped.failures} failed trials in a row; the last, trial {stopped.number}: "
+            f"{brief(str(stopped.error))}\n(see each trial's error with `hone trials {study.name}`; --max-failures "
+            "sets how many failures in a row stop the run, 0 never)",
+            file=sys.stderr,
+        )
+        return 1
     ran = sum(progress.counts.values())
     return 1 if ran and not progress.counts[TrialState.COMPLETE] else 0
 
@@ -199,14 +234,44 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
 # -- arguments --------------------------------------------------------------------------------
 
 
+def unknown_placeholders(argv: Sequence[str], study: Study) -> str | None:
+    """Why the command cannot run, if one of its `{name}` placeholders is not a param of the study."""
+    names = [param["name"] for param in study.info().space]
+    unknown = [name for name in placeholders(argv) if name not in names]
+    if not unknown:
+        return None
+    return (
+        f"hone: error: the command names {', '.join('{' + n + '}' for n in unknown)}, which the study "
+        f"{study.name!r} does not have; its params are {', '.join(names)}"
+    )
+
+
+STUDY_OPTIONS = ("direction", "sampler", "seed", "metadata", "max_retries", "lease_seconds", "pruner")
+
+
 def spec_options(args: argparse.Namespace) -> dict[str, Any]:
-    options = ("direction", "sampler", "seed", "metadata", "max_retries", "lease_seconds")
-    return {name: getattr(args, name) for name in options}
+    """The study options given as flags (None where not given)."""
+    return {name: getattr(args, name, None) for name in STUDY_OPTIONS}
 
 
-def space_file(path: str) -> list[dict[str, Any]]:
+def study_body(args: argparse.Namespace) -> dict[str, Any]:
+    """`space` and options for Client.study: the --space file's, then the flags, which win."""
+    flags = {name: value for name, value in spec_options(args).items() if value is not None}
+    return {"space": None, **(args.space or {}), **flags}
+
+
+def space_file(path: str) -> dict[str, Any]:
+    """A file holding a list of params (or a mapping by name), or a whole study body: `space` and options."""
     try:
-        return load_space(path)
+        document = read_document(path)
+        if isinstance(document, dict) and isinstance(document.get("space"), (list, dict)):
+            space_param = isinstance(document["space"], dict) and "type" in document["space"]
+            if not space_param:  # not a mapping by name with a param called `space`
+                unknown = sorted(set(document) - {"space", *STUDY_OPTIONS})
+                if unknown:
+                    raise ValueError(f"unknown study fields {unknown}; a study has space, {', '.join(STUDY_OPTIONS)}")
+                return {**document, "space": space_to_list(document["space"])}
+        return {"space": space_to_list(document)}
     except (OSError, ValueError, TypeError) as exc:
         raise argparse.ArgumentTypeError(f"cannot read a space from {path}: {exc}") from exc
 
@@ -251,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     command("show", show, "print a study: spec, counts, best trial")
     created = command("create", create, "create a study, or check that it exists with this spec", [spec])
-    created.add_argument("--space", type=space_file, required=True, help="a JSON or YAML file of params")
+    created.add_argument(
+        "--space", type=space_file, required=True, help="a JSON or YAML file: a list of params, or a whole study"
+    )
     command("delete", delete, "delete a study and all its trials")
     command("best", best, "print the best complete trial")
     ranked = command("importance", importance, "which params matter for the objective, most important first")
@@ -274,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-n", "--n-trials", type=int, help="trials to run (default: until stopped)")
     runs.add_argument("-j", "--jobs", type=int, default=1, help="commands at once (default 1)")
     runs.add_argument("--timeout", type=float, help="start no trial after this many seconds")
-    runs.add_argument("--space", type=space_file, help="create the study with this space if it does not exist")
+    runs.add_argument(
+        "--space", type=space_file, help="create the study if it does not exist: a file of params, or a whole study"
+    )
+    runs.add_argument(
+        "--max-failures",
+        type=int,
+        default=DEFAULT_MAX_FAILURES,
+        help=f"stop after this many failed trials in a row (default {DEFAULT_MAX_FAILURES}; 0: never)",
+    )
     runs.add_argument("--logs", type=Path, help="keep each trial's stdout and stderr here (NUMBER.out, NUMBER.err)")
     return parser

@@ -57,11 +57,12 @@ def _numeric(kind: str, param: Float | Int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Float(Param):
-    """A real number in [low, high]; `log` is uniform in log space, `reverse_log` in log(1 - x)."""
+    """A real number in [low, high]; `log` is uniform in log space, `reverse_log` in log(1 - x),
+    `logit` in log(x / (1 - x))."""
 
     low: float
     high: float
-    scale: Literal["linear", "log", "reverse_log"] = "linear"
+    scale: Literal["linear", "log", "reverse_log", "logit"] = "linear"
     step: float | None = None
     condition: Condition | None = None
 

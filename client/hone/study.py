@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 from ._exceptions import NotFound
-from ._optimize import Callback, Objective, Plan, optimize
+from ._optimize import DEFAULT_MAX_FAILURES, Callback, Objective, Plan, optimize
 from .models import FrozenTrial, Importance, StudyInfo
 from .trial import Trial, error_text
 
@@ -155,7 +156,10 @@ class Study:
 
     def to_pandas(self) -> pandas.DataFrame:
         """The trials as a pandas DataFrame, with the same columns as `to_csv` (needs pandas)."""
-        import pandas  # an optional dependency: only this method needs it
+        try:
+            import pandas  # an optional dependency: only this method needs it
+        except ImportError as exc:
+            raise ImportError("to_pandas() needs pandas: pip install 'hone-client[pandas]'") from exc
 
         buffer = io.StringIO()
         self._write_csv(buffer, None)
@@ -170,18 +174,28 @@ class Study:
         n_workers: int = 1,
         timeout: float | None = None,
         processes: bool = False,
-        catch: Sequence[type[BaseException]] = (Exception,),
+        catch: Sequence[type[BaseException]] = (),
+        max_failures: int | None = DEFAULT_MAX_FAILURES,
         callbacks: Sequence[Callback] = (),
+        show_progress: bool | None = None,
     ) -> None:
         """Run `objective(trial) -> value` on asked trials, `n_workers` at a time, in threads or processes.
 
         Stops after `n_trials` trials (None: no limit) or, for new trials, after `timeout` seconds.
-        An exception of a type in `catch` tells the trial failed and the loop goes on; any other
-        stops every worker and is raised here. Ctrl-C tells the running trials failed and stops.
-        `callbacks(study, trial)` run after each trial is told. With `processes`, the objective and
-        the callbacks must be picklable, and each process makes its own client.
+        An exception in the objective tells the trial failed; after `max_failures` failed trials in
+        a row (None: never) every worker stops and ObjectiveFailed is raised, naming the last trial,
+        with its error as the cause. An exception of a type in `catch` is only logged and never
+        stops the run. Ctrl-C tells the running trials failed and stops.
+        `callbacks(study, trial)` run after each trial is told. `show_progress` keeps a status line
+        on stderr (trials done, running, failed, best so far); None: when stderr is a terminal.
+        With `processes`, the objective and the callbacks must be picklable (checked before any
+        trial is asked), and each process makes its own client.
         """
-        optimize(self, Plan(objective, n_trials, n_workers, timeout, tuple(catch), tuple(callbacks)), processes)
+        if max_failures is not None and max_failures < 1:
+            raise ValueError("max_failures must be at least 1, or None for no limit")
+        progress = sys.stderr.isatty() if show_progress is None else show_progress
+        plan = Plan(objective, n_trials, n_workers, timeout, tuple(catch), tuple(callbacks), max_failures, progress)
+        optimize(self, plan, processes)
 
     def delete(self) -> None:
         """Delete the study and all its trials."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.study import Study
 from ..domain.trial import Trial
-from .auth import requires
 from .context import services
+from .docs import STUDY_NAME_PARAMETER, operation
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import (
     CurveArgsSchema,
     CurveListSchema,
@@ -34,9 +34,9 @@ blp = Blueprint(
 )
 
 
-@blp.route("/trials/<int:number>/report")
+@blp.route("/trials/<int:number>/report", parameters=[STUDY_NAME_PARAMETER])
 class Report(MethodView):
-    @requires(Scope.WRITE)
+    @operation("reportTrial", Scope.WRITE, errors=(404, 409), body=True, idempotency_key=True)
     @idempotent
     @blp.arguments(ReportBodySchema())
     @blp.response(200, PruneSchema)
@@ -45,9 +45,9 @@ class Report(MethodView):
         return {"prune": services().reports.report(name, number, body["step"], body["value"])}
 
 
-@blp.route("/curves")
+@blp.route("/curves", parameters=[STUDY_NAME_PARAMETER])
 class Curves(MethodView):
-    @requires(Scope.READ)
+    @operation("getCurves", Scope.READ, errors=(404, 422))
     @blp.arguments(CurveArgsSchema(), location="query")
     @blp.response(200, CurveListSchema)
     def get(self, args: dict[str, Any], name: str) -> dict[str, Any]:
@@ -56,9 +56,9 @@ class Curves(MethodView):
         return {"curves": [{"number": c.number, "points": c.points} for c in curves]}
 
 
-@blp.route("/enqueue")
+@blp.route("/enqueue", parameters=[STUDY_NAME_PARAMETER])
 class Enqueue(MethodView):
-    @requires(Scope.WRITE)
+    @operation("enqueueConfigurations", Scope.WRITE, errors=(404, 409), body=True, idempotency_key=True)
     @idempotent
     @blp.arguments(EnqueueBodySchema())
     @blp.response(200, EnqueuedListSchema)
@@ -68,27 +68,27 @@ class Enqueue(MethodView):
         return {"enqueued": [{"id": e.id, "params": e.params} for e in enqueued]}
 
 
-@blp.route("/pause")
+@blp.route("/pause", parameters=[STUDY_NAME_PARAMETER])
 class Pause(MethodView):
-    @requires(Scope.WRITE)
+    @operation("pauseStudy", Scope.WRITE, errors=(404, 422))
     @blp.response(200, StudySchema)
     def post(self, name: str) -> dict[str, Any]:
         """Stop handing out trials (ask answers 409 study_paused); running trials still report and tell."""
         return study_out(services().controls.set_paused(name, True))
 
 
-@blp.route("/resume")
+@blp.route("/resume", parameters=[STUDY_NAME_PARAMETER])
 class Resume(MethodView):
-    @requires(Scope.WRITE)
+    @operation("resumeStudy", Scope.WRITE, errors=(404, 422))
     @blp.response(200, StudySchema)
     def post(self, name: str) -> dict[str, Any]:
         """Hand out trials again."""
         return study_out(services().controls.set_paused(name, False))
 
 
-@blp.route("/note")
+@blp.route("/note", parameters=[STUDY_NAME_PARAMETER])
 class StudyNote(MethodView):
-    @requires(Scope.WRITE)
+    @operation("setStudyNote", Scope.WRITE, errors=(404,), body=True)
     @blp.arguments(NoteBodySchema())
     @blp.response(200, StudySchema)
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -97,9 +97,9 @@ class StudyNote(MethodView):
         return study_out(study)
 
 
-@blp.route("/trials/<int:number>/note")
+@blp.route("/trials/<int:number>/note", parameters=[STUDY_NAME_PARAMETER])
 class TrialNote(MethodView):
-    @requires(Scope.WRITE)
+    @operation("setTrialNote", Scope.WRITE, errors=(404,), body=True)
     @blp.arguments(NoteBodySchema())
     @blp.response(200, TrialSchema)
     def put(self, body: dict[str, Any], name: str, number: int) -> Trial:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.wrappers import Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..domain.errors import (
     Conflict,
@@ -87,13 +87,16 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
         if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in ("json", "query"):
             messages = next(iter(messages.values()))
         return error_response(status, "invalid_input", _message_from_validation(messages), messages)
-    code = HTTP_CODES.get(status, "http_error")
+    code = data.get("code") or HTTP_CODES.get(status, "http_error")
     message = data.get("message") or error.description or error.name
     if status == 413:
         message = "the request body is over the size limit"
     if status >= 500:
         log.error("HTTP %s: %s", status, message)
-    return error_response(status, code, message)
+    response, status = error_response(status, code, message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 asks 405 to say what is allowed
+    return response, status
 
 
 def handle_hone_error(error: HoneError) -> tuple[Response, int] | Response:

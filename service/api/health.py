@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .context import services
+from .docs import operation
+from .json_body import Blueprint
 from .schemas import HealthSchema
 
 blp = Blueprint("health", __name__, description="Probes for orchestrators and load balancers.")
@@ -15,7 +16,7 @@ blp = Blueprint("health", __name__, description="Probes for orchestrators and lo
 
 @blp.route("/healthz")
 class Health(MethodView):
-    @blp.doc(security=[])
+    @operation("getHealth", None)
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """The process is alive."""
@@ -24,7 +25,7 @@ class Health(MethodView):
 
 @blp.route("/readyz")
 class Ready(MethodView):
-    @blp.doc(security=[])
+    @operation("getReadiness", None, errors=(503,))
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
         """Redis answers; 503 (storage_unavailable) otherwise."""

@@ -6,14 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ..access import Scope
-from ..usecases.importance import MAX_TRIALS, MIN_TRIALS
-from .auth import requires
+from ..usecases.importance import MAX_TRIALS
 from .context import services
-from .schemas import ErrorSchema
+from .docs import STUDY_NAME_PARAMETER, operation
+from .json_body import Blueprint
 
 blp = Blueprint(
     "importance", __name__, url_prefix="/v1/studies/<name>", description="Which params matter for the objective."
@@ -21,41 +20,39 @@ blp = Blueprint(
 
 
 class ParamImportanceSchema(ma.Schema):
-    param = fields.String()
-    importance = fields.Float(metadata={"description": "Share of the total, 0 to 1; all params' shares sum to 1."})
-    score = fields.Float(metadata={"description": "Mean drop of the forest's R² when the param is shuffled."})
-    std = fields.Float(metadata={"description": "Spread of that drop over the shuffles."})
+    param = fields.String(required=True)
+    importance = fields.Float(
+        required=True, metadata={"description": "Share of the total, 0 to 1; all params' shares sum to 1."}
+    )
+    score = fields.Float(
+        required=True, metadata={"description": "Mean drop of the forest's R² when the param is shuffled."}
+    )
+    std = fields.Float(required=True, metadata={"description": "Spread of that drop over the shuffles."})
 
 
 class ImportanceSchema(ma.Schema):
-    params = fields.List(fields.Nested(ParamImportanceSchema), metadata={"description": "Most important first."})
-    trials = fields.Integer(metadata={"description": "Complete trials the forest was fitted on."})
-    complete = fields.Integer(metadata={"description": "Complete trials the study has."})
+    params = fields.List(
+        fields.Nested(ParamImportanceSchema), required=True, metadata={"description": "Most important first."}
+    )
+    trials = fields.Integer(required=True, metadata={"description": "Complete trials the forest was fitted on."})
+    complete = fields.Integer(required=True, metadata={"description": "Complete trials the study has."})
     sampled = fields.Boolean(
-        metadata={"description": f"True when the study has more than {MAX_TRIALS} complete trials: a random sample."}
+        required=True,
+        metadata={"description": f"True when the study has more than {MAX_TRIALS} complete trials: a random sample."},
     )
-    method = fields.String()
+    method = fields.String(required=True, metadata={"description": "How the importance was computed."})
 
 
-@blp.route("/importance")
+@blp.route("/importance", parameters=[STUDY_NAME_PARAMETER])
 class ImportanceItem(MethodView):
-    @requires(Scope.READ)
+    @operation("getImportance", Scope.READ, errors=(404, 409))
     @blp.response(200, ImportanceSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="No such study (`study_not_found`).")
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description=f"Fewer than {MIN_TRIALS} complete trials (`too_few_trials`; details: complete, needed).",
-    )
-    @blp.doc(
-        operationId="getImportance",
-        summary="Each param's importance for the objective",
-        description=(
-            "Permutation importance of a random forest fitted to the complete trials "
-            f"(a random sample of {MAX_TRIALS} on larger studies, `sampled` says so). "
-            "Cached until the count of complete trials grows by more than 1% (`complete` is the count it is from)."
-        ),
-    )
     def get(self, name: str) -> Any:
-        """Each param's importance for the objective over the complete trials."""
+        """Each param's importance for the objective, most important first.
+
+        Permutation importance of a random forest fitted to the complete trials (a random sample on
+        larger studies; `sampled` says so). Cached until the count of complete trials grows by more
+        than 1% (`complete` is the count it is from). 404 `study_not_found`; 409 `too_few_trials`
+        while the study has too few complete trials (details: complete, needed).
+        """
         return services().importance.get(name)

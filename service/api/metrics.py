@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 from flask import Blueprint, Flask, g, request
 from flask.wrappers import Response
@@ -11,7 +10,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from .. import metrics
 from ..access import Scope
-from ..domain.errors import NotFound
 from .auth import current_token, requires
 from .context import services
 
@@ -19,22 +17,13 @@ blp = Blueprint("metrics", __name__)
 TIMED = {"trials.Ask": metrics.ASK_SECONDS, "trials.Tell": metrics.TELL_SECONDS}
 
 
-def _study_counts() -> Iterator[tuple[str, dict[str, int]]]:
-    hone, token = services(), current_token()
-    for name in hone.studies.names(metrics.MAX_STUDIES_SCRAPED):
-        if not hone.access.visible(token, name):
-            continue
-        try:
-            study = hone.studies.get(name)
-        except NotFound:
-            continue
-        yield name, {state.value: n for state, n in study.counts.items()}
-
-
 @blp.get("/metrics")
 @requires(Scope.READ)
 def scrape() -> Response:
-    return Response(metrics.render(_study_counts), mimetype=CONTENT_TYPE_LATEST)
+    hone = services()
+    prefixes = hone.access.prefixes(current_token())
+    text = metrics.render(lambda: hone.studies.trial_counts(prefixes), hone.settings.limits.max_metric_studies)
+    return Response(text, mimetype=CONTENT_TYPE_LATEST)
 
 
 def instrument(app: Flask) -> None:

@@ -6,13 +6,14 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..access import Scope
-from .auth import current_token, requires
+from .auth import current_token
 from .context import services
-from .schemas import Strict, Timestamp
+from .docs import STUDY_NAME_PARAMETER, operation
+from .json_body import Blueprint
+from .schemas import NUMBER, SCALAR, ScalarChoice, Strict, Timestamp, bounded_by
 
 blp = Blueprint(
     "regions", __name__, url_prefix="/v1/studies/<name>", description="The sampler's levels and their regions."
@@ -21,57 +22,67 @@ blp = Blueprint(
 
 class RegionListArgsSchema(Strict):
     cursor = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={"description": "A level."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1), metadata=bounded_by("max_page_size"))
+
+
+REGION = {
+    "type": "object",
+    "properties": {"low": NUMBER, "high": NUMBER, "choices": {"type": "array", "items": SCALAR}},
+    "description": "A numeric param's low and high on its own scale, or a categorical's kept choices.",
+}
 
 
 class LevelSchema(ma.Schema):
-    level = fields.Integer()
-    box = fields.Dict(
-        keys=fields.String(),
-        values=fields.Dict(),
-        metadata={"description": "Per param: low/high on its own scale, or the kept choices of a categorical."},
+    level = fields.Integer(required=True)
+    box = fields.Dict(keys=fields.String(), values=fields.Raw(metadata=REGION), required=True)
+    asked = fields.Integer(required=True, metadata={"description": "Trials handed out at this level."})
+    finished = fields.Integer(
+        required=True, metadata={"description": "Of those, the ones told (complete, failed or pruned)."}
     )
-    asked = fields.Integer(metadata={"description": "Trials handed out at this level."})
-    finished = fields.Integer(metadata={"description": "Of those, the ones told (complete, failed or pruned)."})
-    best = fields.Float(allow_none=True, metadata={"description": "Best complete value of the level."})
-    by = fields.String(metadata={"description": "Who set the region: the sampler's name."})
-    note = fields.String(metadata={"description": "Why the region changed."})
-    created_at = Timestamp()
-    first_draw = fields.Integer(metadata={"description": "The study-wide draw counter when the level began."})
+    best = fields.Float(required=True, allow_none=True, metadata={"description": "Best complete value of the level."})
+    by = fields.String(required=True, metadata={"description": "Who set the region: the sampler's name."})
+    note = fields.String(required=True, metadata={"description": "Why the region changed."})
+    created_at = Timestamp(required=True)
+    first_draw = fields.Integer(
+        required=True, metadata={"description": "The study-wide draw counter when the level began."}
+    )
 
 
 class RegionEditSchema(Strict):
     param = fields.String(required=True)
-    low = fields.Raw(load_default=None, metadata={"description": "New lower bound, in the param's units."})
-    high = fields.Raw(load_default=None, metadata={"description": "New upper bound, in the param's units."})
-    value = fields.Raw(load_default=None, metadata={"description": "Pin the param to this value."})
-    choices = fields.List(fields.Raw(), load_default=None, metadata={"description": "Categorical: choices to keep."})
+    low = fields.Raw(load_default=None, metadata={"description": "New lower bound, in the param's units.", **NUMBER})
+    high = fields.Raw(load_default=None, metadata={"description": "New upper bound, in the param's units.", **NUMBER})
+    value = ScalarChoice(load_default=None, allow_none=True, metadata={"description": "Pin the param to this value."})
+    choices = fields.List(
+        ScalarChoice(), load_default=None, allow_none=True, metadata={"description": "Categorical: choices to keep."}
+    )
     note = fields.String(
         load_default="changed by hand", validate=validate.Length(min=1, max=2000), metadata={"description": "Why."}
     )
     by = fields.String(
         load_default=None,
+        allow_none=True,
         validate=validate.Length(max=100),
         metadata={"description": "Who, in open mode; with tokens the token's name is recorded instead."},
     )
 
 
 class LevelListSchema(ma.Schema):
-    current = fields.Integer(metadata={"description": "The level new trials come from."})
-    levels = fields.List(fields.Nested(LevelSchema))
-    next_cursor = fields.String(allow_none=True)
+    current = fields.Integer(required=True, metadata={"description": "The level new trials come from."})
+    levels = fields.List(fields.Nested(LevelSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
-@blp.route("/regions")
+@blp.route("/regions", parameters=[STUDY_NAME_PARAMETER])
 class RegionCollection(MethodView):
-    @requires(Scope.READ)
+    @operation("listRegions", Scope.READ, errors=(404, 422))
     @blp.arguments(RegionListArgsSchema(), location="query")
     @blp.response(200, LevelListSchema)
     def get(self, args: dict[str, Any], name: str) -> Any:
         """Every level, oldest first: its region in param units, trial counts and best value."""
         return services().regions.page(name, args["cursor"], args["limit"])
 
-    @requires(Scope.WRITE)
+    @operation("editRegion", Scope.WRITE, errors=(404, 409), body=True)
     @blp.arguments(RegionEditSchema())
     @blp.response(200, LevelSchema)
     def post(self, body: dict[str, Any], name: str) -> Any:

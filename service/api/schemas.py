@@ -7,18 +7,48 @@ so the service, its tests and stored specs share one set of rules.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..config import Limits
+from ..domain.limits import MAX_STEP
 from ..domain.space import NumericParam, Scale
 from ..domain.study import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_RETRIES, MAX_LEASE_SECONDS
 from ..domain.trial import TRIAL_ORDERS, TrialState
+from ..pruners import PRUNERS
+from ..samplers import SAMPLERS
+from ..usecases.controls import MAX_NOTE
 
 PARAM_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 WORKER_ID = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces: safe in logs and headers
+SCALAR = {"type": ["string", "number", "boolean"]}  # what a categorical choice, and so a param value, may be
+NUMBER = {"type": "number"}  # an int param's bounds stay ints on the wire; a float's are floats
+
+
+def bounded_by(name: str) -> dict[str, str]:
+    """Field metadata: this field's bound is the deployment's `Limits.<name>` (see limits_in_document)."""
+    assert name in Limits.__dataclass_fields__, name
+    return {"limit": name}
+
+
+def limits_in_document(limits: Limits) -> Callable[..., dict[str, int]]:
+    """An apispec attribute function writing each `bounded_by(...)` field's bound from these limits.
+
+    The server checks the same `Limits` object, so the document and the checks cannot drift.
+    """
+
+    def hone_limit(converter: Any, field: fields.Field[Any], **kwargs: Any) -> dict[str, int]:
+        name = field.metadata.get("limit")
+        if name is None:
+            return {}
+        key = "maxItems" if isinstance(field, fields.List) else "maximum"
+        return {key: getattr(limits, name)}
+
+    return hone_limit
 
 
 class Strict(ma.Schema):
@@ -38,8 +68,32 @@ class FiniteFloat(fields.Float):
         return super()._validated(value)
 
 
+class JsonInteger(fields.Integer):
+    """An integer as JSON Schema reads one: 3 or 3.0, never 3.5, a string or a boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false; marshmallow would also take "yes", 1 and "on", which JSON Schema's boolean does not."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class ScalarChoice(fields.Raw):
     """A categorical value: a string, a finite number or a boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={**SCALAR, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, (bool, str)):
@@ -55,6 +109,9 @@ class ScalarChoice(fields.Raw):
 
 class Timestamp(fields.String):
     """Seconds since the epoch in, ISO 8601 UTC with milliseconds out."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={"format": "date-time", **kwargs.pop("metadata", {})}, **kwargs)
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
@@ -94,13 +151,19 @@ class ParamSchema(Strict):
     scale = fields.String(
         validate=validate.OneOf([s.value for s in Scale]),
         metadata={
-            "description": "float: linear, log or reverse_log (1 - x log-uniform; needs high < 1). "
+            "description": "float: linear, log, reverse_log (1 - x log-uniform; needs high < 1) or logit "
+            "(log(x / (1 - x)) uniform, for fractions; needs 0 < low and high < 1). "
             "int: linear or log. Default linear."
         },
     )
     step = FiniteFloat(metadata={"description": "Optional grid step; must divide high - low."})
     choices = fields.List(
-        ScalarChoice(), metadata={"description": "categorical: 1 to 1000 unique strings, numbers or booleans."}
+        ScalarChoice(),
+        metadata={
+            "description": "categorical: unique strings, numbers or booleans.",
+            "minItems": 1,  # the domain checks it, naming the rule
+            **bounded_by("max_choices"),
+        },
     )
     condition = fields.Nested(
         ConditionSchema, metadata={"description": "Active only when the parent takes these values."}
@@ -119,7 +182,18 @@ class SamplerSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    name = fields.String(metadata={"description": "coarse_to_fine (default), random or grid; see the README."})
+    name = fields.String(
+        metadata={"description": "The sampler; coarse_to_fine by default. See the README.", "enum": list(SAMPLERS)}
+    )
+
+
+def options_dict(description: str) -> fields.Dict:
+    """A sampler's or pruner's settings as answered: its `name` and its own options."""
+    return fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": description, "properties": {"name": {"type": "string"}}},
+    )
 
 
 class PrunerSchema(ma.Schema):
@@ -130,22 +204,24 @@ class PrunerSchema(ma.Schema):
 
     name = fields.String(
         metadata={
-            "description": "none (default); median: warmup_steps, min_trials; asha: min_resource, reduction_factor."
+            "description": "none (default); median: warmup_steps, min_trials; asha: min_resource, reduction_factor.",
+            "enum": list(PRUNERS),
         }
     )
 
 
 class StudyBodySchema(Strict):
     direction = fields.String(load_default="minimize", validate=validate.OneOf(["minimize", "maximize"]))
-    space = fields.List(fields.Nested(ParamSchema), required=True)
+    space = fields.List(fields.Nested(ParamSchema), required=True, metadata={"minItems": 1, **bounded_by("max_params")})
     sampler = fields.Nested(SamplerSchema, load_default=dict)
-    seed = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=2**32 - 1)
+    seed = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**32 - 1))
+    metadata = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": "Any JSON object, kept with the study (HONE_MAX_METADATA_BYTES at most)."},
     )
-    metadata = fields.Dict(keys=fields.String(), load_default=dict)
-    max_retries = fields.Integer(
+    max_retries = JsonInteger(
         load_default=DEFAULT_MAX_RETRIES,
-        strict=True,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Times a failed grid point or an expired trial's configuration is offered again."},
     )
@@ -158,9 +234,9 @@ class StudyBodySchema(Strict):
 
 
 class AskBodySchema(Strict):
-    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
+    count = JsonInteger(load_default=1, validate=validate.Range(min=1), metadata=bounded_by("max_ask_count"))
     worker = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(WORKER_ID))
-    resume = fields.Boolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
+    resume = JsonBoolean(load_default=False, metadata={"description": "Give this worker its running trials back."})
     lease_seconds = FiniteFloat(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_LEASE_SECONDS)
     )
@@ -179,16 +255,22 @@ class HeartbeatBodySchema(Strict):
 
 
 class ReportBodySchema(Strict):
-    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    step = JsonInteger(required=True, validate=validate.Range(min=0, max=MAX_STEP))
     value = FiniteFloat(required=True)
 
 
 class PruneSchema(ma.Schema):
-    prune = fields.Boolean(metadata={"description": "True when the study's pruner says stop this trial now."})
+    prune = fields.Boolean(
+        required=True, metadata={"description": "True when the study's pruner says stop this trial now."}
+    )
 
 
 class CurveArgsSchema(Strict):
-    numbers = fields.List(fields.Integer(validate=validate.Range(min=0)), required=True)
+    numbers = fields.List(
+        fields.Integer(validate=validate.Range(min=0)),
+        required=True,
+        metadata={"description": "Trial numbers; repeat or comma-separate.", **bounded_by("max_page_size")},
+    )
     max_points = fields.Integer(load_default=500, validate=validate.Range(min=2, max=10_000))
 
     @ma.pre_load
@@ -196,34 +278,53 @@ class CurveArgsSchema(Strict):
         return comma_separated(data, "numbers")
 
 
+# [step, value]: typed as two numbers, since generators do not read prefixItems (the step is an integer).
+CURVE_POINT = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "[step, value]",
+}
+
+
 class CurveSchema(ma.Schema):
-    number = fields.Integer()
-    points = fields.List(fields.Tuple((fields.Integer(), fields.Float())), metadata={"description": "[step, value]"})
+    number = fields.Integer(required=True)
+    points = fields.List(fields.Raw(metadata=CURVE_POINT), required=True)
 
 
 class CurveListSchema(ma.Schema):
-    curves = fields.List(fields.Nested(CurveSchema))
+    curves = fields.List(fields.Nested(CurveSchema), required=True)
+
+
+def params_dict(**kwargs: Any) -> fields.Dict:
+    """A configuration: param name -> value (params inactive under their condition are absent)."""
+    return fields.Dict(keys=fields.String(), values=ScalarChoice(), **kwargs)
 
 
 class EnqueueBodySchema(Strict):
     configurations = fields.List(
-        fields.Dict(keys=fields.String()),
+        params_dict(),
         required=True,
-        metadata={"description": "Exact params, checked against the space."},
+        metadata={
+            "description": "Exact params, checked against the space.",
+            "minItems": 1,
+            **bounded_by("max_enqueue_count"),
+        },
     )
 
 
 class EnqueuedSchema(ma.Schema):
-    id = fields.Integer()
-    params = fields.Dict()
+    id = fields.Integer(required=True)
+    params = params_dict(required=True)
 
 
 class EnqueuedListSchema(ma.Schema):
-    enqueued = fields.List(fields.Nested(EnqueuedSchema))
+    enqueued = fields.List(fields.Nested(EnqueuedSchema), required=True)
 
 
 class NoteBodySchema(Strict):
-    note = fields.String(required=True, metadata={"description": "Up to 2000 characters; empty clears the note."})
+    note = fields.String(required=True, metadata={"description": "Empty clears the note.", "maxLength": MAX_NOTE})
 
 
 class TrialListArgsSchema(Strict):
@@ -232,9 +333,13 @@ class TrialListArgsSchema(Strict):
         metadata={"description": "Repeat or comma-separate to filter by several states."},
     )
     order = fields.String(load_default="number", validate=validate.OneOf(TRIAL_ORDERS))
-    cursor = fields.String(load_default=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1))
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1), metadata=bounded_by("max_page_size"))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: every matching trial as text/csv, one column per param (no paging)."},
+    )
 
     @ma.pre_load
     def split_commas(self, data: Any, **kwargs: Any) -> Any:
@@ -242,50 +347,71 @@ class TrialListArgsSchema(Strict):
 
 
 class StudyListArgsSchema(Strict):
-    cursor = fields.String(load_default=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1))
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1), metadata=bounded_by("max_page_size"))
 
 
 # -- responses --------------------------------------------------------------------------------
 
 
 class TrialSchema(ma.Schema):
-    number = fields.Integer()
-    params = fields.Dict(keys=fields.String())
-    state = fields.Enum(TrialState, by_value=True)
-    value = fields.Float(allow_none=True)
-    worker = fields.String(allow_none=True)
-    asked_at = Timestamp()
-    finished_at = Timestamp(allow_none=True)
-    source = fields.String(metadata={"description": "What chose the params: the sampler's name, enqueued."})
-    level = fields.Integer(allow_none=True, metadata={"description": "Sampler level (coarse-to-fine zoom level)."})
-    attempt = fields.Integer(metadata={"description": "0 for a first try; n for the n-th retry of a configuration."})
-    retry_of = fields.Integer(allow_none=True)
-    error = fields.String(allow_none=True)
-    lease_expires_at = Timestamp(allow_none=True)
-    note = fields.String(allow_none=True)
+    number = fields.Integer(required=True)
+    params = params_dict(required=True)
+    state = fields.Enum(TrialState, by_value=True, required=True, metadata={"type": "string"})
+    value = fields.Float(required=True, allow_none=True)
+    worker = fields.String(required=True, allow_none=True)
+    asked_at = Timestamp(required=True)
+    finished_at = Timestamp(required=True, allow_none=True)
+    source = fields.String(
+        required=True,
+        metadata={
+            "description": "What chose the params: the sampler's name (a retry keeps its original's), enqueued, "
+            "or repeat (the region had no configuration left that no trial has)."
+        },
+    )
+    level = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Sampler level (coarse-to-fine zoom level)."}
+    )
+    attempt = fields.Integer(
+        required=True, metadata={"description": "0 for a first try; n for the n-th retry of a configuration."}
+    )
+    retry_of = fields.Integer(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    lease_expires_at = Timestamp(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+
+
+class AskedSchema(ma.Schema):
+    trials = fields.List(fields.Nested(TrialSchema), required=True)
 
 
 class TrialListSchema(ma.Schema):
-    trials = fields.List(fields.Nested(TrialSchema))
-    next_cursor = fields.String(allow_none=True)
+    trials = fields.List(fields.Nested(TrialSchema), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "Pass as cursor for the next page; null at the end."}
+    )
 
 
 class PriorSchema(ma.Schema):
-    p10 = fields.Raw()
-    p50 = fields.Raw()
-    p90 = fields.Raw()
+    p10 = fields.Raw(required=True, metadata=NUMBER)
+    p50 = fields.Raw(required=True, metadata=NUMBER)
+    p90 = fields.Raw(required=True, metadata=NUMBER)
+
+
+class ConditionOutSchema(ma.Schema):
+    param = fields.String(required=True)
+    in_ = fields.List(ScalarChoice(), required=True, data_key="in", attribute="in")
 
 
 class ParamOutSchema(ma.Schema):
-    name = fields.String()
-    type = fields.String()
-    low = fields.Raw()
-    high = fields.Raw()
-    scale = fields.String()
-    step = fields.Raw()
-    choices = fields.List(fields.Raw())
-    condition = fields.Dict()
+    name = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["float", "int", "categorical"]))
+    low = fields.Raw(metadata=NUMBER)
+    high = fields.Raw(metadata=NUMBER)
+    scale = fields.String(validate=validate.OneOf([s.value for s in Scale]))
+    step = fields.Raw(metadata=NUMBER)
+    choices = fields.List(ScalarChoice())
+    condition = fields.Nested(ConditionOutSchema)
     prior = fields.Nested(
         PriorSchema, metadata={"description": "10th, 50th and 90th percentiles of the sampling prior on this scale."}
     )
@@ -299,53 +425,62 @@ def param_out(param: Any) -> dict[str, Any]:
 
 
 class CountsSchema(ma.Schema):
-    running = fields.Integer()
-    complete = fields.Integer()
-    failed = fields.Integer()
-    pruned = fields.Integer()
-    expired = fields.Integer()
-    total = fields.Integer()
+    running = fields.Integer(required=True)
+    complete = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    pruned = fields.Integer(required=True)
+    expired = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class PointsSchema(ma.Schema):
+    total = fields.Integer(required=True)
+    remaining = fields.Integer(required=True)
 
 
 class StudySchema(ma.Schema):
-    name = fields.String()
-    direction = fields.String()
-    space = fields.List(fields.Nested(ParamOutSchema))
-    sampler = fields.Dict()
-    seed = fields.Integer(allow_none=True)
+    name = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(["minimize", "maximize"]))
+    space = fields.List(fields.Nested(ParamOutSchema), required=True)
+    sampler = options_dict("The sampler's name and its options.")
+    seed = fields.Integer(required=True, allow_none=True)
     effective_seed = fields.Integer(
-        metadata={"description": "The seed in use: the given one, or one drawn at creation."}
+        required=True, metadata={"description": "The seed in use: the given one, or one drawn at creation."}
     )
-    metadata = fields.Dict()
-    max_retries = fields.Integer()
-    lease_seconds = fields.Float()
-    pruner = fields.Dict()
-    state = fields.String(metadata={"description": "active or paused"})
-    note = fields.String(allow_none=True)
-    queued = fields.Integer(metadata={"description": "Configurations waiting to be handed out first."})
-    created_at = Timestamp()
-    counts = fields.Nested(CountsSchema)
-    points = fields.Dict(
+    metadata = fields.Dict(keys=fields.String(), required=True)
+    max_retries = fields.Integer(required=True)
+    lease_seconds = fields.Float(required=True)
+    pruner = options_dict("The pruner's name and its options; {} for none.")
+    state = fields.String(required=True, validate=validate.OneOf(["active", "paused"]))
+    note = fields.String(required=True, allow_none=True)
+    queued = fields.Integer(required=True, metadata={"description": "Configurations waiting to be handed out first."})
+    created_at = Timestamp(required=True)
+    counts = fields.Nested(CountsSchema, required=True)
+    points = fields.Nested(
+        PointsSchema,
+        required=True,
         allow_none=True,
-        metadata={"description": "Grid only: {total, remaining}, the points never handed out; null otherwise."},
+        metadata={"description": "Grid only: the points never handed out; null otherwise."},
     )
-    best = fields.Nested(TrialSchema, allow_none=True)
+    best = fields.Nested(
+        TrialSchema, required=True, allow_none=True, metadata={"description": "null until a trial completes."}
+    )
 
 
 class StudyListSchema(ma.Schema):
-    studies = fields.List(fields.Nested(StudySchema))
-    next_cursor = fields.String(allow_none=True)
+    studies = fields.List(fields.Nested(StudySchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class ErrorBodySchema(ma.Schema):
-    code = fields.String(metadata={"description": "Stable machine-readable code, e.g. study_not_found."})
-    message = fields.String()
-    details = fields.Raw(allow_none=True)
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable code, e.g. study_not_found."})
+    message = fields.String(required=True)
+    details = fields.Raw(required=True, allow_none=True, metadata={"description": "Any JSON; null when none."})
 
 
 class ErrorSchema(ma.Schema):
-    error = fields.Nested(ErrorBodySchema)
+    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 class HealthSchema(ma.Schema):
-    status = fields.String()
+    status = fields.String(required=True)

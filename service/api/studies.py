@@ -5,14 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..access import Scope
 from ..domain.study import Study
-from .auth import current_token, requires
+from .auth import current_token
 from .context import services
+from .docs import SAME_STUDY, STUDY_NAME_PARAMETER, link, operation
 from .idempotency import idempotent
+from .json_body import Blueprint
 from .schemas import StudyBodySchema, StudyListArgsSchema, StudyListSchema, StudySchema, param_out
+
+STUDY_EXAMPLE = {
+    "direction": "minimize",
+    "space": [
+        {"name": "learning_rate", "type": "float", "low": 1e-5, "high": 1e-1, "scale": "log"},
+        {"name": "layers", "type": "int", "low": 1, "high": 8},
+        {"name": "optimizer", "type": "categorical", "choices": ["sgd", "adam"]},
+    ],
+}
+
+# What a client may do with a study once it is created: the links from createStudy.
+STUDY_OPERATIONS = (
+    "askTrials",
+    "getStudy",
+    "listTrials",
+    "getBestTrial",
+    "getCurves",
+    "enqueueConfigurations",
+    "pauseStudy",
+    "resumeStudy",
+    "setStudyNote",
+    "listRegions",
+    "editRegion",
+    "deleteStudy",
+)
 
 blp = Blueprint("studies", __name__, url_prefix="/v1/studies", description="Register, read and delete studies.")
 
@@ -44,23 +70,28 @@ def study_out(study: Study) -> dict[str, Any]:
 
 @blp.route("")
 class StudyCollection(MethodView):
-    @requires(Scope.READ)
+    @operation("listStudies", Scope.READ, errors=(422,))
     @blp.arguments(StudyListArgsSchema(), location="query")
     @blp.response(200, StudyListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List studies by name, with counts and best trial."""
-        token = current_token()
-        studies, next_cursor = services().studies.list(
-            args["cursor"], args["limit"], visible=lambda name: services().access.visible(token, name)
-        )
+        prefixes = services().access.prefixes(current_token())
+        studies, next_cursor = services().studies.list(args["cursor"], args["limit"], prefixes)
         return {"studies": [study_out(s) for s in studies], "next_cursor": next_cursor}
 
 
-@blp.route("/<name>")
+@blp.route("/<name>", parameters=[STUDY_NAME_PARAMETER])
 class StudyItem(MethodView):
-    @requires(Scope.ADMIN)
+    @operation(
+        "createStudy",
+        Scope.ADMIN,
+        errors=(409,),
+        body=True,
+        idempotency_key=True,
+        links={status: {name: link(name, name=SAME_STUDY) for name in STUDY_OPERATIONS} for status in (200, 201)},
+    )
     @idempotent
-    @blp.arguments(StudyBodySchema())
+    @blp.arguments(StudyBodySchema(), example=STUDY_EXAMPLE)
     @blp.response(200, StudySchema, description="The study existed with this same spec.")
     @blp.alt_response(201, schema=StudySchema, description="The study was created.")
     def put(self, body: dict[str, Any], name: str) -> Any:
@@ -68,13 +99,13 @@ class StudyItem(MethodView):
         study, created = services().studies.put(name, body)
         return study_out(study), 201 if created else 200
 
-    @requires(Scope.READ)
+    @operation("getStudy", Scope.READ, errors=(404, 422))
     @blp.response(200, StudySchema)
     def get(self, name: str) -> dict[str, Any]:
         """A study: its spec, trial counts by state and best trial."""
         return study_out(services().studies.get(name))
 
-    @requires(Scope.ADMIN)
+    @operation("deleteStudy", Scope.ADMIN, errors=(404, 409, 422), idempotency_key=True)
     @idempotent
     @blp.response(204)
     def delete(self, name: str) -> None:

@@ -2,7 +2,9 @@
 
 Samplers work in the unit cube and never branch on log, linear or integer: `from_unit` maps a
 coordinate in [0, 1] to a value (scale warp, integer rounding, step snapping) and `to_unit` maps
-back. `reverse_log` samples 1 - x log-uniformly, as the lecture notes do for momentum.
+back. `reverse_log` samples 1 - x log-uniformly, as the lecture notes do for momentum; `logit`
+samples log(x / (1 - x)) uniformly, for fractions in (0, 1) that matter near both ends (dropout,
+subsample ratios).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import SpaceError
+from .limits import MAX_EXACT_INT
 
 Choice = str | int | float | bool
 
@@ -28,6 +31,19 @@ class Scale(StrEnum):
     LINEAR = "linear"
     LOG = "log"
     REVERSE_LOG = "reverse_log"
+    LOGIT = "logit"
+
+
+def _logit(x: float) -> float:
+    return math.log(x) - math.log1p(-x)
+
+
+def _expit(t: float) -> float:
+    # Both branches keep exp() from overflowing at either end.
+    if t >= 0:
+        return 1.0 / (1.0 + math.exp(-t))
+    z = math.exp(t)
+    return z / (1.0 + z)
 
 
 def choice_key(value: Any) -> tuple[str, Any]:
@@ -91,6 +107,8 @@ def warp(scale: Scale, low: float, high: float, u: float) -> float:
         return low + u * (high - low)
     if scale is Scale.LOG:
         return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    if scale is Scale.LOGIT:
+        return _expit(_logit(low) + u * (_logit(high) - _logit(low)))
     return 1.0 - math.exp(math.log1p(-low) + u * (math.log1p(-high) - math.log1p(-low)))
 
 
@@ -100,6 +118,8 @@ def unwarp(scale: Scale, low: float, high: float, x: float) -> float:
         return (x - low) / (high - low)
     if scale is Scale.LOG:
         return (math.log(x) - math.log(low)) / (math.log(high) - math.log(low))
+    if scale is Scale.LOGIT:
+        return (_logit(x) - _logit(low)) / (_logit(high) - _logit(low))
     return (math.log1p(-x) - math.log1p(-low)) / (math.log1p(-high) - math.log1p(-low))
 
 
@@ -127,8 +147,10 @@ class NumericParam(Param):
         if step is not None:
             last_index = round((high - low) / step)
             ndigits = min(15, max(_decimals(low), _decimals(step)))
-            if (self.scale is Scale.LOG and low - step / 2 > 0) or (
-                self.scale is Scale.REVERSE_LOG and high + step / 2 < 1
+            if (
+                (self.scale is Scale.LOG and low - step / 2 > 0)
+                or (self.scale is Scale.REVERSE_LOG and high + step / 2 < 1)
+                or (self.scale is Scale.LOGIT and low - step / 2 > 0 and high + step / 2 < 1)
             ):
                 warp_low, warp_high = low - step / 2, high + step / 2
         object.__setattr__(self, "warp_low", warp_low)
@@ -276,14 +298,17 @@ def _parse_numeric(name: str, spec: Mapping[str, Any], condition: Condition | No
         raise SpaceError(name, "scale", f"unknown scale {scale_name!r}") from None
     step = spec.get("step")
     if kind == "int":
-        if scale is Scale.REVERSE_LOG:
-            raise SpaceError(name, "scale", "reverse_log is for floats below 1; ints use linear or log")
+        if scale in (Scale.REVERSE_LOG, Scale.LOGIT):
+            raise SpaceError(name, "scale", f"{scale.value} is for floats in (0, 1); ints use linear or log")
         for key, bound in (("low", low), ("high", high)):
             if not float(bound).is_integer():
                 raise SpaceError(name, "integral_bounds", f"{key} of an int param must be a whole number")
         low, high = int(low), int(high)
         if step is None:
             step = 1
+        # Every value handed out lies in [low, high]: so each one reaches a JSON client exactly.
+        if max(abs(low), abs(high)) > MAX_EXACT_INT:
+            raise SpaceError(name, "exact_int", "low and high of an int param must be within +-2**53")
     if not low < high:
         raise SpaceError(name, "low_below_high", f"low ({low}) must be below high ({high})")
     if not math.isfinite(high - low):
@@ -292,6 +317,8 @@ def _parse_numeric(name: str, spec: Mapping[str, Any], condition: Condition | No
         raise SpaceError(name, "log_positive", f"log scale needs low > 0, got {low}")
     if scale is Scale.REVERSE_LOG and high >= 1:
         raise SpaceError(name, "reverse_log_below_one", f"reverse_log scale needs high < 1, got {high}")
+    if scale is Scale.LOGIT and not 0 < low < high < 1:
+        raise SpaceError(name, "logit_inside_unit", f"logit scale needs 0 < low and high < 1, got [{low}, {high}]")
     if spec.get("step") is not None:
         step = _number(name, spec, "step")
     if step is not None:

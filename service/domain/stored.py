@@ -41,7 +41,7 @@ class DrawRecord:
     """The part of a trial's record that says which configuration it runs and where that came from."""
 
     packed: Sequence[Any]  # the params as SearchSpace.pack lays them out
-    source: str  # the sampler's name, or "enqueued"
+    source: str  # the sampler's name, "enqueued", or "repeat" (no configuration left that no trial had)
     level: int | None
     attempt: int = 0
     retry_of: int | None = None
@@ -161,6 +161,17 @@ class Prepared:
     draw: DrawRecord
 
 
+@dataclass(frozen=True)
+class Filled:
+    """A reserved trial number filled for commit.lua: its draw, and whether that is a fresh draw.
+    A fresh draw must not repeat a configuration some trial has; a retry, an enqueued
+    configuration or a repeat labelled as one may."""
+
+    number: int
+    draw: DrawRecord
+    fresh: bool = True
+
+
 # -- the ask script's replies -------------------------------------------------------------------
 
 
@@ -221,6 +232,29 @@ class Reserved:
 
 
 AskReply = Handed | Replayed | Resumed | Reserved
+
+
+# -- the commit script's replies ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Committed:
+    """Commit outcome: the trials were stored and leased until `deadline_ms`, except the `lost`
+    numbers, whose reservation had expired first."""
+
+    deadline_ms: int
+    lost: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """Commit outcome, nothing stored: these trials' fresh draws repeat configurations some
+    trial has (or one earlier in the batch); the caller draws them again."""
+
+    numbers: frozenset[int]
+
+
+CommitReply = Committed | Repeated
 
 
 # -- the tell and report scripts' replies -----------------------------------------------------

@@ -25,7 +25,7 @@ __all__ = ["Advance", "Draw", "Region", "RegionEdit", "Sampler", "SamplerState",
 class Draw:
     number: int  # the trial number: seeds the random stream, so one number gives one configuration
     index: int  # the study-wide draw counter: a grid position or a place in a space-filling sequence
-    attempt: int = 0  # > 0 when an earlier draw in the same batch gave a duplicate configuration
+    attempt: int = 0  # > 0 when an earlier draw repeated a configuration of the batch or the study
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ hone:{S}:<uid>:pending          zset   slot -> order: retries, enqueued configs,
 hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued configuration
 hone:{S}:<uid>:prepared         hash   "<state version>:<number>:<draw>" -> draw fields computed ahead,
                                        so ask.lua can hand that draw out alone (one round trip)
+hone:{S}:<uid>:configs          set    fingerprint of every configuration handed out: no fresh draw repeats one
 hone:{S}:<uid>:levels           hash   "<level>:<a|d|b>" -> asked, done and best value per level
 hone:{S}:<uid>:regions          hash   level -> region JSON (coarse-to-fine zoom history)
 hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learning curve (bounded)
@@ -87,6 +88,10 @@ class StudyKeys:
     @property
     def prepared(self) -> str:
         return self._data("prepared")
+
+    @property
+    def configs(self) -> str:
+        return self._data("configs")
 
     @property
     def levels(self) -> str:

@@ -9,16 +9,23 @@ once finished, with compact keys:
 Where JSON meets Lua. Lua's cjson would round floats if a script re-encoded a record, so the
 scripts never do: they splice text written here. Three values cross as JSON object members
 without braces, and this module is the only place that cuts them so:
-  - `draw_members`: a draw prepared ahead; ask.lua wraps it with the asker (t, w), as `ask_record` does;
+  - `draw_members`: a draw prepared ahead (`prepared_draw`); ask.lua wraps it with the asker (t, w),
+    as `ask_record` does;
   - `result_members`: a tell's result; tell.lua puts the finish time (and a pruned trial's value) in front;
   - `region_members`: a level's region record; advance.lua puts level, version, start and time in front.
+
+The config set (keys.py `configs`) holds `config_fingerprint` of every configuration handed out.
+commit.lua reads each trial's `config_mark` (the fingerprint, after a '!' for a fresh draw, which
+must not repeat one); a draw prepared ahead is stored as `<fingerprint> <draw members>`, and
+ask.lua hands it out only if its fingerprint is new to the set.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..domain.importance import Importance, ParamImportance
@@ -56,6 +63,22 @@ def draw_members(draw: DrawRecord) -> str:
     if draw.retry_failed:
         record["rf"] = 1
     return _compact(record)[1:-1]
+
+
+def config_fingerprint(packed: Sequence[Any]) -> str:
+    """A configuration's 64-bit digest for the study's config set: equal params, equal fingerprint."""
+    return hashlib.blake2b(_compact(list(packed)).encode(), digest_size=8).hexdigest()
+
+
+def config_mark(draw: DrawRecord, *, fresh: bool) -> str:
+    """How commit.lua sees a trial's configuration: its fingerprint, after a '!' when it is a
+    fresh draw, which commit.lua refuses if the config set holds it already."""
+    return ("!" if fresh else "") + config_fingerprint(draw.packed)
+
+
+def prepared_draw(draw: DrawRecord) -> str:
+    """A draw prepared ahead as ask.lua reads it: `<fingerprint> <draw members>`."""
+    return f"{config_fingerprint(draw.packed)} {draw_members(draw)}"
 
 
 def ask_record(draw: DrawRecord, *, worker: str | None, asked_ms: int) -> str:

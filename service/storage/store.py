@@ -14,7 +14,9 @@ from ..domain.importance import Importance
 from ..domain.stored import (
     AlreadyTold,
     AskReply,
-    DrawRecord,
+    CommitReply,
+    Committed,
+    Filled,
     Finished,
     Handed,
     Idempotency,
@@ -23,6 +25,7 @@ from ..domain.stored import (
     Recorded,
     RegionRecord,
     Reoffered,
+    Repeated,
     Replay,
     Replayed,
     ReportPlan,
@@ -42,15 +45,16 @@ from ..metrics import REDIS_ERRORS, observe_expired
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, study_key
 from .records import (
     ask_record,
+    config_mark,
     decode_importance,
     decode_json,
     decode_region,
     decode_retried,
     decode_trial,
-    draw_members,
     encode_importance,
     encode_json,
     encode_spec,
+    prepared_draw,
     region_members,
     result_members,
 )
@@ -180,11 +184,26 @@ class Store:
             raise StaleStudy("no such study", code="study_not_found")
         return header
 
-    def study_names(self, after: str | None, limit: int) -> list[str]:
-        """Names in lexical order, after the given one."""
+    def study_names(self, after: str | None, limit: int, prefix: str = "") -> list[str]:
+        """Names in lexical order, after the given one, that start with prefix."""
+        low = f"({after}" if after and after >= prefix else f"[{prefix}" if prefix else "-"
+        # Names are ASCII below DEL, so every name that starts with prefix sorts below prefix + DEL.
+        high = f"({prefix}\x7f" if prefix else "+"
         with self._guard():
-            low = f"({after}" if after else "-"
-            return list(self.client.zrangebylex(STUDY_INDEX, low, "+", start=0, num=limit))
+            return list(self.client.zrangebylex(STUDY_INDEX, low, high, start=0, num=limit))
+
+    def trial_counts(self, names: Sequence[str], states: Sequence[str]) -> list[dict[str, int] | None]:
+        """Each named study's trial counts by state, in one round trip; None for a study that is gone."""
+        fields = ["uid", *(f"n_{state}" for state in states)]
+        with self._guard():
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hmget(study_key(name), fields)
+            replies = pipe.execute()
+        return [
+            None if reply[0] is None else {state: int(n or 0) for state, n in zip(states, reply[1:], strict=True)}
+            for reply in replies
+        ]
 
     def forget_study_name(self, name: str) -> None:
         with self._guard():
@@ -233,6 +252,7 @@ class Store:
             keys.enqueued,
             keys.levels,
             keys.prepared,
+            keys.configs,
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -303,35 +323,51 @@ class Store:
     def commit(
         self,
         keys: StudyKeys,
-        asked: Sequence[tuple[int, DrawRecord]],
+        asked: Sequence[Filled],
         *,
         worker: str | None,
         asked_ms: int,
         lease_ms: int,
         idempotency: Idempotency | None,
         prepared: Sequence[Prepared] = (),
-    ) -> tuple[int, set[int]]:
-        """Store asked trials and replace the prepared draws (when given); returns (lease
-        deadline ms, numbers whose reservation was lost)."""
-        script_keys = [keys.study, keys.trials, keys.reserved, keys.leases, keys.enqueued, keys.prepared]
-        script_keys += _held(keys, idempotency)
-        answer = _answer(idempotency, "ask", ",".join(str(number) for number, _ in asked))
+    ) -> CommitReply:
+        """Store asked trials and replace the prepared draws (when given): `Committed`, or,
+        storing nothing, `Repeated` with the fresh draws whose configuration some trial has."""
+        script_keys = [
+            keys.study,
+            keys.trials,
+            keys.reserved,
+            keys.leases,
+            keys.enqueued,
+            keys.prepared,
+            keys.configs,
+            *_held(keys, idempotency),
+        ]
+        answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
         args: list[Any] = [keys.uid, lease_ms, answer, IDEMPOTENCY_TTL_S, len(asked)]
-        for number, draw in asked:
-            args.extend((number, ask_record(draw, worker=worker, asked_ms=asked_ms)))
+        for filled in asked:
+            args.extend(
+                (
+                    filled.number,
+                    config_mark(filled.draw, fresh=filled.fresh),
+                    ask_record(filled.draw, worker=worker, asked_ms=asked_ms),
+                )
+            )
         for ahead in prepared:
-            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", draw_members(ahead.draw)))
+            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", prepared_draw(ahead.draw)))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
-        return int(reply[1]), {int(n) for n in reply[2:]}
+        if reply[0] == "repeated":
+            return Repeated(frozenset(int(n) for n in reply[1:]))
+        return Committed(int(reply[1]), frozenset(int(n) for n in reply[2:]))
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
-        """Compare-and-set the sampler state to the region's; True when this call moved the
-        study to a new level."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> SamplerState | None:
+        """Compare-and-set the sampler state to the region's: the new level's state when this
+        call moved the study there, None when another caller moved it first."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
@@ -339,7 +375,9 @@ class Store:
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
-        return bool(reply[0] == "advanced")
+        if reply[0] != "advanced":
+            return None
+        return SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state)
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""
@@ -586,6 +624,7 @@ class Store:
             return int(self.client.hget(keys.study, "seq") or 0)
 
     def value_count(self, keys: StudyKeys) -> int:
+        """How many trials are complete (have a value): the count an importance answer is for."""
         with self._guard():
             return int(self.client.zcard(keys.values))
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.stored import (
     AlreadyTold,
+    CommitReply,
     DrawRecord,
+    Filled,
     Handed,
     Idempotency,
     Prepared,
     RegionRecord,
     Reoffered,
+    Repeated,
     Replay,
     Replayed,
     Reserved,
@@ -29,9 +34,24 @@ from ..storage.store import Store
 from .studies import Studies, StudyHandle, on_study
 
 MAX_REDRAWS = 32  # a batch with more duplicates than this comes from a space too small for it
+# Commits refused because a fresh draw repeated a trial's configuration, each followed by new
+# draws, before a repeat is taken as what it is: the region has no other point left. Rounds times
+# redraws stay below 256, the draw attempts a sampler's seed has room for.
+COMMIT_ROUNDS = 4
+REPEAT = "repeat"  # the source of a trial whose region had no configuration left that no trial had
 # Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
 # in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
 PREPARE_AHEAD = 16
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """What fills a reserved slot. A fresh draw keeps the sampler's Draw.attempt that gave it,
+    so a redraw after a repeat goes on from the next attempt."""
+
+    slot: Slot
+    filled: Filled
+    draw_attempt: int = 0
 
 
 def _drawn(handle: StudyHandle, draw: Draw, state: SamplerState) -> DrawRecord:
@@ -113,34 +133,57 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
-        moved = self._advance(handle, reserved)
+        ahead = self._advance(handle, reserved)
         seen: set[str] = set()
-        filled = [(slot.number, self._fill(handle, reserved, slot, seen)) for slot in reserved.slots]
-        deadline_ms, lost = self.store.commit(
-            handle.keys,
-            filled,
-            worker=worker,
-            asked_ms=reserved.now_ms,
-            lease_ms=lease_ms,
-            idempotency=idempotency,
-            # After a zoom this reservation's state is already old: nothing to prepare from it.
-            prepared=() if moved else self._prepare(handle, reserved),
-        )
-        trials = [
-            StoredTrial(number, draw, reserved.now_ms, worker, TrialState.RUNNING, deadline_ms=deadline_ms).to_trial(
-                handle.spec.space
+        choices = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
+        prepared = [] if ahead is None else self._prepare(handle, reserved, ahead)
+
+        def commit() -> CommitReply:
+            return self.store.commit(
+                handle.keys,
+                [choice.filled for choice in choices],
+                worker=worker,
+                asked_ms=reserved.now_ms,
+                lease_ms=lease_ms,
+                idempotency=idempotency,
+                prepared=prepared,
             )
-            for number, draw in filled
-            if number not in lost
+
+        reply, rounds = commit(), 0
+        while isinstance(reply, Repeated):
+            # Rare: a draw met a configuration another trial has (a small discrete region, a
+            # prepared draw handed out meanwhile). From round COMMIT_ROUNDS - 1 on, a refused
+            # round makes its repeats final, so the loop ends.
+            final = rounds >= COMMIT_ROUNDS - 1
+            choices = [
+                self._redrawn(handle, reserved, choice, seen, final=final)
+                if choice.slot.number in reply.numbers
+                else choice
+                for choice in choices
+            ]
+            reply, rounds = commit(), rounds + 1
+        trials = [
+            StoredTrial(
+                choice.filled.number,
+                choice.filled.draw,
+                reserved.now_ms,
+                worker,
+                TrialState.RUNNING,
+                deadline_ms=reply.deadline_ms,
+            ).to_trial(handle.spec.space)
+            for choice in choices
+            if choice.filled.number not in reply.lost
         ]
         if not trials:
             # Only a process stalled past the reservation time gets here; its slots were requeued.
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reserved) -> bool:
+    def _advance(self, handle: StudyHandle, reserved: Reserved) -> SamplerState | None:
         """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
-        True when the level changed (by this ask or, it turned out, a racing one).
+        Returns the state the next asks draw from: the reservation's when the level stays, the
+        new level's when this ask moved it, None when a racing ask moved it first (this process
+        does not know that level's start, so it prepares nothing).
 
         This reservation was counted at its own level and is filled with that level's state.
         """
@@ -148,21 +191,23 @@ class AskTell:
 
         def top(k: int) -> list[Scored]:
             best = self.store.top(handle.keys, handle.spec.direction.value, k)
-            trials = [stored.to_trial(space) for stored in best]
-            return [Scored(space.encode(t.params), t.value) for t in trials if t.value is not None]
+            # Only the unit point and the value: no Trial is built for the k trials a zoom reads.
+            return [Scored(space.encode(space.unpack(s.draw.packed)), s.value) for s in best if s.value is not None]
 
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is None:
-            return False
+            return reserved.state
         region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)
-        if self.store.advance(handle.keys, reserved.state.version, region):
+        zoomed = self.store.advance(handle.keys, reserved.state.version, region)
+        if zoomed is not None:
             ZOOMS.inc()
-        return True
+        return zoomed
 
-    def _prepare(self, handle: StudyHandle, reserved: Reserved) -> list[Prepared]:
-        """The draws the next asks will take if nothing intervenes, as far as the sampler's
-        level cannot change on the way."""
-        sampler, state = handle.sampler, reserved.state
+    def _prepare(self, handle: StudyHandle, reserved: Reserved, state: SamplerState) -> list[Prepared]:
+        """The draws the next asks will take from `state` if nothing intervenes, as far as the
+        sampler's level cannot change on the way. After a zoom they are the new level's first
+        draws, so the ask after a zoom is a single round trip too."""
+        sampler = handle.sampler
         size = sampler.size()
         prepared = []
         for ahead in range(PREPARE_AHEAD):
@@ -172,22 +217,40 @@ class AskTell:
             prepared.append(Prepared(state.version, number, index, _drawn(handle, Draw(number, index), state)))
         return prepared
 
-    def _fill(self, handle: StudyHandle, reserved: Reserved, slot: Slot, seen: set[str]) -> DrawRecord:
+    def _fill(self, handle: StudyHandle, reserved: Reserved, slot: Slot, seen: set[str]) -> _Choice:
         if slot.retried is not None:
             REOFFERED.inc()
             seen.add(json.dumps(slot.retried.packed))
-            return slot.retried
+            return _Choice(slot, Filled(slot.number, slot.retried, fresh=False))
         if slot.enqueued is not None:
             packed = handle.spec.space.pack(slot.enqueued)
             seen.add(json.dumps(packed))
-            return DrawRecord(packed, "enqueued", None, retry_failed=True)
-        for attempt in range(MAX_REDRAWS):
+            enqueued = DrawRecord(packed, "enqueued", None, retry_failed=True)
+            return _Choice(slot, Filled(slot.number, enqueued, fresh=False))
+        return self._distinct(handle, reserved, slot, range(MAX_REDRAWS), seen)
+
+    def _distinct(
+        self, handle: StudyHandle, reserved: Reserved, slot: Slot, attempts: range, seen: set[str]
+    ) -> _Choice:
+        """The first of these draw attempts whose params the batch does not hold yet (else the last)."""
+        for attempt in attempts:
             drawn = _drawn(handle, Draw(slot.number, slot.ident, attempt), reserved.state)
             key = json.dumps(drawn.packed)
             if key not in seen:
                 break
         seen.add(key)
-        return drawn
+        return _Choice(slot, Filled(slot.number, drawn), attempt)
+
+    def _redrawn(
+        self, handle: StudyHandle, reserved: Reserved, repeated: _Choice, seen: set[str], *, final: bool
+    ) -> _Choice:
+        """Another draw for a trial whose params some trial already has; when `final`, the
+        repeat stands, labelled as one."""
+        if final:
+            draw = dataclasses.replace(repeated.filled.draw, source=REPEAT)
+            return dataclasses.replace(repeated, filled=Filled(repeated.slot.number, draw, fresh=False))
+        first = repeated.draw_attempt + 1
+        return self._distinct(handle, reserved, repeated.slot, range(first, first + MAX_REDRAWS), seen)
 
     # -- tell --------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import functools
 import json
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -21,6 +21,7 @@ from ..storage.keys import StudyKeys
 from ..storage.store import Store
 
 CACHE_SIZE = 4096  # specs are immutable; the cache only saves a read of the spec per ask
+COUNTS_CHUNK = 1000  # studies whose counts are read per round trip
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,15 @@ def on_study(method: Callable[Concatenate[U, StudyHandle, P], R]) -> Callable[Co
         return self.studies.run(name, lambda handle: method(self, handle, *args, **kwargs))
 
     return on_named
+
+
+def _disjoint(prefixes: Sequence[str]) -> list[str]:
+    """The prefixes in order, less those an earlier one covers: their name ranges follow each other."""
+    kept: list[str] = []
+    for prefix in sorted(set(prefixes)):
+        if not kept or not prefix.startswith(kept[-1]):
+            kept.append(prefix)
+    return kept
 
 
 class Studies:
@@ -157,24 +167,21 @@ class Studies:
             },
         )
 
-    def names(self, limit: int) -> list[str]:
-        """The first `limit` study names, in name order."""
-        return self.store.study_names(None, limit)
-
     def storage_ready(self) -> None:
         """Returns when storage answers; StorageUnavailable otherwise."""
         self.store.ping()
 
-    def list(
-        self, after: str | None, limit: int, visible: Callable[[str], bool] = lambda name: True
-    ) -> tuple[list[Study], str | None]:
-        """A page of studies in name order; names that are not `visible` are skipped."""
+    def list(self, after: str | None, limit: int, prefixes: Sequence[str] = ()) -> tuple[list[Study], str | None]:
+        """A page of studies in name order; given prefixes, only names that start with one of them.
+        Only those names are read, so neither the page nor its cursor tells of any other study."""
         self.limits.check_page_size(limit)
+        names: list[str] = []
+        for prefix in _disjoint(prefixes) or ("",):
+            names += self.store.study_names(after, limit + 1 - len(names), prefix)
+            if len(names) > limit:
+                break
         studies = []
-        names = self.store.study_names(after, limit + 1)
         for name in names[:limit]:
-            if not visible(name):
-                continue
             try:
                 studies.append(self.get(name))
             except NotFound:
@@ -183,6 +190,18 @@ class Studies:
                     self.store.forget_study_name(name)
         next_cursor = names[limit - 1] if len(names) > limit else None
         return studies, next_cursor
+
+    def trial_counts(self, prefixes: Sequence[str] = ()) -> Iterator[tuple[str, dict[str, int]]]:
+        """Every study under the prefixes (all, given none) with its trial counts by state, as stored:
+        a lease that ran out is counted once a request on its study notices it."""
+        states = [state.value for state in TrialState]
+        for prefix in _disjoint(prefixes) or ("",):
+            after = None
+            while names := self.store.study_names(after, COUNTS_CHUNK, prefix):
+                for name, counts in zip(names, self.store.trial_counts(names, states), strict=True):
+                    if counts is not None:
+                        yield name, counts
+                after = names[-1]
 
     def delete(self, name: str) -> None:
         handle = self.refresh(name)

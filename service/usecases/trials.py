@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -110,13 +111,7 @@ class TrialQueries:
         return Page(trials, str(position) if more else None)
 
     def _by_value(self, handle: StudyHandle, cursor: str | None, limit: int) -> Page:
-        after = None
-        if cursor:
-            value_text, _, number_text = cursor.partition("~")
-            try:
-                after = (float(value_text), int(number_text))
-            except ValueError:
-                raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor") from None
+        after = _parse_value_cursor(cursor) if cursor else None
         rows = self.store.by_value(handle.keys, handle.spec.direction.value, after, limit)
         trials = [stored.to_trial(handle.spec.space) for stored, _ in rows]
         next_cursor = f"{rows[-1][1]!r}~{rows[-1][0].number}" if len(rows) == limit else None
@@ -130,11 +125,26 @@ def _check_listing(states: frozenset[TrialState] | None, order: str) -> None:
         raise InvalidInput("order=value lists complete trials only", code="invalid_order")
 
 
+def _malformed_cursor() -> InvalidInput:
+    return InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor")
+
+
 def _parse_int_cursor(cursor: str) -> int:
     try:
         position = int(cursor)
     except ValueError:
-        raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor") from None
+        raise _malformed_cursor() from None
     if position < 0:
-        raise InvalidInput("malformed cursor; pass back next_cursor as given", code="invalid_cursor")
+        raise _malformed_cursor()
     return position
+
+
+def _parse_value_cursor(cursor: str) -> tuple[float, int]:
+    value_text, _, number_text = cursor.partition("~")
+    try:
+        value, number = float(value_text), _parse_int_cursor(number_text)
+    except ValueError:
+        raise _malformed_cursor() from None
+    if not math.isfinite(value):  # told values are finite: no cursor of ours holds nan or inf
+        raise _malformed_cursor()
+    return value, number

@@ -1,9 +1,10 @@
 // The dashboard's charts, built on the vendored Chart.js (window.Chart).
 //
-// Every param is drawn on its own scale: a log axis for `log`, and for `reverse_log` 1 - x on a
-// reversed log axis labelled in x, so beta near 1 gets the room the lecture notes give it;
-// categoricals are bands. Int and categorical points are jittered so equal values do not stack.
-// Each selected level's region is drawn as a box, the current one filled: the notes' zoom figure.
+// Every param is drawn on its own scale: a log axis for `log`, for `reverse_log` 1 - x on a
+// reversed log axis labelled in x, so beta near 1 gets the room the lecture notes give it, and for
+// `logit` log(x / (1 - x)) labelled in x, so both ends do; categoricals are bands. Int and
+// categorical points are jittered so equal values do not stack. Each selected level's region is
+// drawn as a box, the current one filled: the notes' zoom figure.
 
 import { fmt } from "./api.js";
 
@@ -155,6 +156,27 @@ export function paramAxis(param, { seed = JITTER_X, title = true } = {}) {
           },
         },
         title: titled(`${param.name} (reverse log: 1 − ${param.name} on a log axis)`),
+      },
+      bands: (region) => [[toPlot(region.low), toPlot(region.high)]],
+    };
+  }
+  if (param.scale === "logit") {
+    const toPlot = (x) => Math.log(x / (1 - x));
+    // Ticks at the fractions people name (0.01, 0.1, 0.5, 0.9, 0.99, ...) inside the axis, and its
+    // ends; the axis, not the param, since "Zoom to the boxes" narrows it.
+    const named = [1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999].map(toPlot);
+    return {
+      toPlot,
+      scale: {
+        type: "linear",
+        min: toPlot(param.low),
+        max: toPlot(param.high),
+        afterBuildTicks: (axis) => {
+          const inside = named.filter((v) => v > axis.min && v < axis.max);
+          axis.ticks = [axis.min, ...inside, axis.max].map((value) => ({ value }));
+        },
+        ticks: { callback: (v) => fmt(1 / (1 + Math.exp(-v))) },
+        title: titled(`${param.name} (logit: dense near 0 and 1)`),
       },
       bands: (region) => [[toPlot(region.low), toPlot(region.high)]],
     };

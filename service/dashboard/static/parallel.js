@@ -20,6 +20,11 @@ function scaled(low, high, scale) {
     const [a, b] = [Math.log1p(-low), Math.log1p(-high)];
     return { toUnit: (v) => (Math.log1p(-v) - a) / (b - a), fromUnit: (u) => 1 - Math.exp(a + u * (b - a)) };
   }
+  if (scale === "logit") {
+    const logit = (v) => Math.log(v / (1 - v));
+    const [a, b] = [logit(low), logit(high)];
+    return { toUnit: (v) => (logit(v) - a) / (b - a), fromUnit: (u) => 1 / (1 + Math.exp(-(a + u * (b - a)))) };
+  }
   const span = high - low || 1;
   return { toUnit: (v) => (v - low) / span, fromUnit: (u) => low + u * span };
 }

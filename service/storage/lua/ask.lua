@@ -1,7 +1,8 @@
 -- An ask: hand out a draw prepared ahead when one fits (one round trip), else reserve trial
 -- numbers; Python then computes params and calls commit.lua.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] leases  KEYS[4] reserved  KEYS[5] pending
--- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] idempotency key (optional)
+-- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] configs
+-- KEYS[10] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] count  ARGV[3] reservation ttl ms  ARGV[4] expiry batch limit
 -- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
@@ -19,7 +20,7 @@
 --    next number, next draw, n, slot, payload, n, slot, payload, ...}
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
-local k_idem = KEYS[9]
+local k_idem = KEYS[10]
 if k_idem then
   local stored = redis.call('GET', k_idem)
   if stored == 'pending' then return {'busy'} end
@@ -55,9 +56,13 @@ local sver = redis.call('HGET', k_study, 'sver')
 -- The common case: one trial, nothing to retry or enqueued, and its draw already computed.
 if count == 1 and redis.call('ZCARD', k_pending) == 0 then
   local field = sver .. ':' .. seq .. ':' .. cursor
-  local fields = redis.call('HGET', KEYS[8], field)
-  if fields then
-    redis.call('HDEL', KEYS[8], field)
+  local prepared = redis.call('HGET', KEYS[8], field)
+  if prepared then redis.call('HDEL', KEYS[8], field) end
+  -- "<fingerprint> <draw fields>": a draw whose configuration was handed out meanwhile (by a
+  -- batch, an enqueued one) is not handed again; the reservation below lets Python draw anew.
+  local space = prepared and string.find(prepared, ' ', 1, true)
+  if space and redis.call('SADD', KEYS[9], string.sub(prepared, 1, space - 1)) == 1 then
+    local fields = string.sub(prepared, space + 1)
     redis.call('HSET', k_study, 'cursor', cursor + 1, 'seq', seq + 1)
     redis.call('HINCRBY', k_study, 'n_running', 1)
     redis.call('HINCRBY', KEYS[7], level .. ':a', 1)

@@ -1,22 +1,37 @@
 -- Store the params of reserved trials, start their leases, and keep draws prepared ahead.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] reserved  KEYS[4] leases  KEYS[5] enqueued
--- KEYS[6] prepared  KEYS[7] idempotency key (optional)
+-- KEYS[6] prepared  KEYS[7] configs  KEYS[8] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] lease ms  ARGV[3] answer to store under the idempotency key
 -- ARGV[4] seconds the answer is kept
--- ARGV[5] how many trials follow; then pairs of trial number and ask JSON; then pairs of
--- prepared field and draw fields, which replace every draw prepared before.
+-- ARGV[5] how many trials follow; then triples of trial number, config mark and ask JSON (the
+-- mark is the params' fingerprint, after a '!' for a fresh draw, which must not repeat one);
+-- then pairs of prepared field and "<fingerprint> <draw fields>", which replace every draw
+-- prepared before.
 -- Returns {'ok', deadline, lost number, ...}: lost numbers had their reservation expire first.
--- {'gone'} when the study was deleted meanwhile.
+-- {'repeated', number, ...} when fresh draws repeat configurations handed out before: nothing
+-- is stored, the caller draws those again. {'gone'} when the study was deleted meanwhile.
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
+local last = 5 + 3 * tonumber(ARGV[5])
+local repeated, batch = {'repeated'}, {}
+for i = 6, last, 3 do
+  local mark = ARGV[i + 1]
+  local fingerprint = string.gsub(mark, '^!', '')
+  -- A fresh draw may repeat neither a stored configuration nor one earlier in this batch.
+  if mark ~= fingerprint and (batch[fingerprint] or redis.call('SISMEMBER', KEYS[7], fingerprint) == 1) then
+    table.insert(repeated, ARGV[i])
+  end
+  batch[fingerprint] = true
+end
+if #repeated > 1 then return repeated end
 local deadline = now_ms() + tonumber(ARGV[2])
 local out = {'ok', deadline}
 local stored = 0
-local last = 5 + 2 * tonumber(ARGV[5])
-for i = 6, last, 2 do
+for i = 6, last, 3 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
-    redis.call('HSET', KEYS[2], n, ARGV[i + 1])
+    redis.call('SADD', KEYS[7], (string.gsub(ARGV[i + 1], '^!', '')))
+    redis.call('HSET', KEYS[2], n, ARGV[i + 2])
     redis.call('HDEL', KEYS[3], n)
     redis.call('ZADD', KEYS[4], deadline, n)
     if string.sub(slot, 1, 1) == 'e' then redis.call('HDEL', KEYS[5], string.sub(slot, 2)) end
@@ -34,11 +49,11 @@ if #ARGV > last then
     redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
   end
 end
-if KEYS[7] then
+if KEYS[8] then
   if #out == 2 then
-    redis.call('SET', KEYS[7], ARGV[3], 'EX', ARGV[4])
+    redis.call('SET', KEYS[8], ARGV[3], 'EX', ARGV[4])
   else
-    redis.call('DEL', KEYS[7])
+    redis.call('DEL', KEYS[8])
   end
 end
 return out
