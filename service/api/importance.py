@@ -45,14 +45,14 @@ class ImportanceSchema(ma.Schema):
 
 @blp.route("/importance", parameters=[STUDY_NAME_PARAMETER])
 class ImportanceItem(MethodView):
-    @operation("getImportance", Scope.READ, errors=(404, 409))
+    @operation("getImportance", Scope.READ, errors=(404, 409, 422))
     @blp.response(200, ImportanceSchema)
     def get(self, name: str) -> Any:
         """Each param's importance for the objective, most important first.
 
         Permutation importance of a random forest fitted to the complete trials (a random sample on
         larger studies; `sampled` says so). Cached until the count of complete trials grows by more
-        than 1% (`complete` is the count it is from). 404 `study_not_found`; 409 `too_few_trials`
-        while the study has too few complete trials (details: complete, needed).
+        than 1% (`complete` is the count it is from). 404 `study_not_found`; 422 `invalid_name`;
+        409 `too_few_trials` while the study has too few complete trials (details: complete, needed).
         """
         return services().importance.get(name)
