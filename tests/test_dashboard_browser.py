@@ -395,6 +395,8 @@ return {
   selected: [...document.querySelectorAll("#timeline input:checked")].map((b) => Number(b.dataset.level)),
   swatches: [...document.querySelectorAll("#timeline input:checked + .swatch")].map((s) => s.style.backgroundColor),
   rows: document.querySelectorAll("#timeline tbody tr").length,
+  xLabels: chart.scales.x.ticks.map((t) => t.label),
+  xTicks: [chart.scales.x.min, chart.scales.x.ticks.map((t) => t.value), chart.scales.x.max],
 };
 """
 
@@ -453,6 +455,20 @@ def test_the_pair_view_draws_one_box_per_selected_level_and_every_point(browser:
     view = pair_view(browser)
     assert view["points"] == len(complete)
     assert all(n >= 1 for n in view["boxes"].values()) and len(view["boxes"]) == len(levels)
+
+    # A logit axis: log-odds ticked at the fractions people name; zoomed, its ticks stay on the axis.
+    choose_pair(browser, "dropout", "lr")
+    view = pair_view(browser)
+    assert view["points"] == len(complete)
+    assert view["boxes"] == {str(level["level"]): 1 for level in levels}
+    assert view["xLabels"] == ["0.01", "0.1", "0.5", "0.9", "0.99"]
+    full = view["xTicks"]
+    browser.find_element(By.ID, "pair-fit").click()
+    low, ticks, high = pair_view(browser)["xTicks"]
+    # The boxes narrowed dropout, so the zoom has work to do.
+    assert full[0] <= low < high <= full[2] and (low, high) != (full[0], full[2])
+    assert ticks[0] == low and ticks[-1] == high and all(low < t < high for t in ticks[1:-1]), ticks
+    browser.find_element(By.ID, "pair-fit").click()
     assert console_errors(browser) == []
 
 
