@@ -23,6 +23,8 @@ hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learn
 hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (median pruner)
 hone:{S}:<uid>:rung:<k>         zset   number -> value at ASHA rung k
 hone:{S}:<uid>:notes            hash   number -> a short note on that trial
+hone:{S}:<uid>:importance       string the last param importance, with the count of complete trials it
+                                       was computed at (a cache: stale once that count moves; 24 h TTL)
 hone:{S}:idem:<sha256>          string a stored answer to an Idempotency-Key, expires after 24 h
 hone:{S}:staging                hash   uid -> start (ms) of an import not yet published: its data keys
                                        stay invisible until import_publish.lua writes the study key
@@ -108,6 +110,10 @@ class StudyKeys:
     @property
     def notes(self) -> str:
         return self._data("notes")
+
+    @property
+    def importance(self) -> str:
+        return self._data("importance")
 
     def curve(self, number: int) -> str:
         return self._data(f"curve:{number}")
