@@ -13,7 +13,7 @@ from flask.wrappers import Response
 from flask_smorest import Api
 
 from .access import AccessPolicy
-from .api import controls, errors, health, portability, regions, studies, trials
+from .api import controls, errors, health, importance, portability, regions, studies, trials
 from .api import metrics as metrics_api
 from .api.context import Services
 from .api.docs import BEARER_SCHEME
@@ -26,6 +26,7 @@ from .storage.store import Store
 from .usecases.ask_tell import AskTell
 from .usecases.controls import Controls
 from .usecases.idempotency import Replays
+from .usecases.importance import ImportanceQueries
 from .usecases.portability import Portability
 from .usecases.regions import Regions
 from .usecases.reports import Reports
@@ -95,11 +96,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         regions=Regions(studies_uc, store, settings.limits),
         replays=Replays(store),
         portability=Portability(studies_uc, store, settings.limits),
+        importance=ImportanceQueries(studies_uc, store),
     )
 
     api = HoneApi(app)
     api.ma_plugin.converter.add_attribute_function(limits_in_document(settings.limits))
-    for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, portability.blp, health.blp):
+    for blueprint in (studies.blp, trials.blp, controls.blp, regions.blp, portability.blp, importance.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_api.blp)
     app.register_blueprint(dashboard_blp)

@@ -44,6 +44,7 @@ REQUIRED = {
     ("get", "/v1/studies/{name}/curves"): "read",
     ("get", "/v1/studies/{name}/regions"): "read",
     ("post", "/v1/studies/{name}/regions"): "write",
+    ("get", "/v1/studies/{name}/importance"): "read",
     ("post", "/v1/studies/{name}/enqueue"): "write",
     ("post", "/v1/studies/{name}/pause"): "write",
     ("post", "/v1/studies/{name}/resume"): "write",

@@ -24,7 +24,7 @@ def imported(script: str) -> list[str]:
 
 def test_the_pages_load_only_the_services_own_files_and_use_every_one_shipped(api: Any) -> None:
     fetched: set[str] = set()
-    for page in ("/", "/studies/mnist"):
+    for page in ("/", "/studies/mnist", "/compare"):
         response = api.get(page)
         assert response.status_code == 200
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]

@@ -25,7 +25,7 @@ from ._exceptions import (
 )
 from ._version import __version__
 from .client import Client, ClientSettings
-from .models import FrozenTrial, StudyInfo, TrialState
+from .models import FrozenTrial, Importance, StudyInfo, TrialState
 from .space import Categorical, Float, Int, Param, load_space
 from .study import Study
 from .trial import Trial
@@ -40,6 +40,7 @@ __all__ = [
     "Forbidden",
     "FrozenTrial",
     "HoneError",
+    "Importance",
     "Int",
     "InvalidRequest",
     "NotFound",

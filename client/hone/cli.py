@@ -132,6 +132,18 @@ def best(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def importance(client: Client, args: argparse.Namespace) -> int:
+    answer = client.study(args.name).importance()
+    if args.json:
+        print_json(answer.data)
+        return 0
+    rows = [[p["param"], f"{p['importance']:.3f}", f"{p['score']:.3g} ± {p['std']:.2g}"] for p in answer.data["params"]]
+    print_table(["PARAM", "IMPORTANCE", "R2 DROP"], rows)
+    sample = " (a random sample)" if answer.sampled else ""
+    print(f"from {answer.trials} of {answer.complete} complete trials{sample}: {answer.method}")
+    return 0
+
+
 def trials(client: Client, args: argparse.Namespace) -> int:
     study = client.study(args.name)
     if args.csv:
@@ -357,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("delete", delete, "delete a study and all its trials")
     command("best", best, "print the best complete trial")
+    ranked = command("importance", importance, "which params matter for the objective, most important first")
+    ranked.add_argument("--json", action="store_true", help="the answer as JSON")
     listed = command("trials", trials, "list the trials")
     listed.add_argument("--state", help="only these states, comma-separated: running,complete,failed,pruned,expired")
     as_what = listed.add_mutually_exclusive_group()

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-__all__ = ["FrozenTrial", "StudyInfo", "TrialState"]
+__all__ = ["FrozenTrial", "Importance", "StudyInfo", "TrialState"]
 
 
 class TrialState(str, Enum):
@@ -120,5 +120,30 @@ class StudyInfo:
             note=data.get("note"),
             queued=data.get("queued", 0),
             warm_start=data.get("warm_start"),
+            data=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Each param's importance for the objective, as read: `params` maps a name to its share (0 to 1,
+    summing to 1), most important first; `trials` of the study's `complete` trials were used
+    (a random sample when `sampled`)."""
+
+    params: Mapping[str, float]
+    trials: int
+    complete: int
+    sampled: bool
+    method: str
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Importance:
+        return cls(
+            params={p["param"]: p["importance"] for p in data["params"]},
+            trials=data["trials"],
+            complete=data["complete"],
+            sampled=data["sampled"],
+            method=data["method"],
             data=dict(data),
         )

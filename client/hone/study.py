@@ -13,7 +13,7 @@ import httpx
 
 from ._exceptions import NotFound, TransportError
 from ._optimize import DEFAULT_MAX_FAILURES, Callback, Objective, Plan, optimize
-from .models import FrozenTrial, StudyInfo
+from .models import FrozenTrial, Importance, StudyInfo
 from .trial import Trial, error_text
 
 if TYPE_CHECKING:
@@ -116,6 +116,11 @@ class Study:
         """Set the study's note, or trial `number`'s ("" clears it)."""
         path = self.path if number is None else f"{self.path}/trials/{number}"
         self.http.request("PUT", f"{path}/note", json={"note": text})
+
+    def importance(self) -> Importance:
+        """Each param's importance for the objective over the complete trials, most important first.
+        Raises Conflict (code `too_few_trials`) while the study has too few complete trials."""
+        return Importance.from_json(self.http.request("GET", f"{self.path}/importance").json())
 
     def trial(self, number: int) -> FrozenTrial:
         return FrozenTrial.from_json(self.http.request("GET", f"{self.path}/trials/{number}").json())

@@ -14,6 +14,7 @@ from ..domain.stored import Idempotency
 from ..usecases.ask_tell import AskTell
 from ..usecases.controls import Controls
 from ..usecases.idempotency import Replays
+from ..usecases.importance import ImportanceQueries
 from ..usecases.portability import Portability
 from ..usecases.regions import Regions
 from ..usecases.reports import Reports
@@ -35,6 +36,7 @@ class Services:
     regions: Regions
     replays: Replays
     portability: Portability
+    importance: ImportanceQueries
 
 
 def services() -> Services:

@@ -37,7 +37,7 @@ class ExportLineSchema(ma.Schema):
         metadata={
             "description": "study (first: format, version, spec, sampler state), level, trial, queued, "
             "end (last: how many of each came before)"
-        }
+        },
     )
     format = fields.String(metadata={"description": "study line: hone-study"})
     version = fields.Integer(metadata={"description": "study line: the format version, 1"})

@@ -40,6 +40,12 @@ def index() -> str:
     return render_template("dashboard/index.html")
 
 
+@blp.get("/compare")
+def compare() -> str:
+    """Two or more studies side by side: `/compare?study=a&study=b`."""
+    return render_template("dashboard/compare.html")
+
+
 @blp.get("/studies/<name>")
 def study(name: str) -> str:
     """One study: charts, trials, regions and hand controls."""

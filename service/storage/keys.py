@@ -23,6 +23,8 @@ hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learn
 hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (median pruner)
 hone:{S}:<uid>:rung:<k>         zset   number -> value at ASHA rung k
 hone:{S}:<uid>:notes            hash   number -> a short note on that trial
+hone:{S}:<uid>:importance       string the last param importance, with the count of complete trials it
+                                       was computed at (a cache: stale once that count moves; 24 h TTL)
 hone:{S}:<uid>:idem:<sha256>    string a stored answer to an Idempotency-Key of a request on this
                                        incarnation (ask, tell, heartbeat, report): swept with it,
                                        so a retry after a re-create never replays the old answer
@@ -118,6 +120,10 @@ class StudyKeys:
     @property
     def notes(self) -> str:
         return self._data("notes")
+
+    @property
+    def importance(self) -> str:
+        return self._data("importance")
 
     def curve(self, number: int) -> str:
         return self._data(f"curve:{number}")

@@ -22,11 +22,13 @@ ask.lua hands it out only if its fingerprint is new to the set.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..domain.importance import Importance, ParamImportance
 from ..domain.stored import DrawRecord, PortableTrial, RegionRecord, StoredTrial
 from ..domain.trial import Outcome, TrialState
 
@@ -181,3 +183,14 @@ def curve_member(step: int, value: float) -> str:
 
 def decode_curve(points: list[str]) -> list[tuple[int, float]]:
     return [(int(s), float(v)) for s, _, v in (point.partition(":") for point in points)]
+
+
+def encode_importance(answer: Importance) -> str:
+    """A cached param importance, as the field names say."""
+    return _plain(dataclasses.asdict(answer))
+
+
+def decode_importance(text: str) -> Importance:
+    data = json.loads(text)
+    params = tuple(ParamImportance(**p) for p in data.pop("params"))
+    return Importance(params=params, **data)

@@ -18,6 +18,7 @@ from ..domain.errors import (
     StorageUnavailable,
     StudyRecreated,
 )
+from ..domain.importance import Importance
 from ..domain.stored import (
     AlreadyTold,
     AskReply,
@@ -61,12 +62,14 @@ from .records import (
     curve_member,
     decode_curve,
     decode_enqueued,
+    decode_importance,
     decode_json,
     decode_portable,
     decode_region,
     decode_retried,
     decode_trial,
     encode_enqueued,
+    encode_importance,
     encode_json,
     encode_record,
     encode_region,
@@ -85,6 +88,9 @@ PENDING_MS = 10_000
 IDEMPOTENCY_TTL_S = 86_400  # a retried request gets its first answer for a day
 SWEEP_BATCH = 500
 WARM_START = "warm_start"  # the source of a configuration a warm start carried over from an earlier study
+# A cached answer outlives no study for long: one written just after its study was deleted (and
+# swept) would otherwise stay forever.
+CACHE_SECONDS = 86_400
 
 _SLOT_KINDS = {"f": SlotKind.FRESH, "d": SlotKind.LOST_DRAW, "r": SlotKind.RETRY, "e": SlotKind.ENQUEUED}
 _SLOT_LETTERS = {kind: letter for letter, kind in _SLOT_KINDS.items()}
@@ -797,3 +803,24 @@ class Store:
         with self._guard():
             self.client.hdel(staging_key(name), uid)
             self._sweep(name, uid)
+
+    def value_count(self, keys: StudyKeys) -> int:
+        """How many trials are complete (have a value): the count an importance answer is for."""
+        with self._guard():
+            return int(self.client.zcard(keys.values))
+
+    def sample_complete(self, keys: StudyKeys, count: int) -> list[int]:
+        """Numbers of up to `count` distinct complete trials drawn at random; all of them when fewer."""
+        with self._guard():
+            return [int(n) for n in self.client.zrandmember(keys.values, count)]
+
+    # -- caches --------------------------------------------------------------------------------
+
+    def cached_importance(self, keys: StudyKeys) -> Importance | None:
+        with self._guard():
+            cached = self.client.get(keys.importance)
+        return None if cached is None else decode_importance(cached)
+
+    def cache_importance(self, keys: StudyKeys, answer: Importance) -> None:
+        with self._guard():
+            self.client.set(keys.importance, encode_importance(answer), ex=CACHE_SECONDS)

@@ -93,6 +93,7 @@ export function poll(refresh, everyMs = 5000) {
         document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
       }
     } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error); // a bug of the page: the console shows where
       notice(describe(error));
     } finally {
       busy = false;

@@ -1,56 +1,97 @@
-// The study page's charts, built on the vendored Chart.js (window.Chart).
+// The dashboard's charts, built on the vendored Chart.js (window.Chart).
 //
-// A param chart plots the objective against the param on the param's own scale: a log axis for
-// `log`, and for `reverse_log` 1 - x on a reversed log axis labelled in x, so beta near 1 gets the
-// room the lecture notes give it; for `logit`, log(x / (1 - x)) labelled in x, so both ends do. Points are coloured by coarse-to-fine level and each level's
-// region is drawn behind them, as in the notes' zoom-in figure.
+// Every param is drawn on its own scale: a log axis for `log`, for `reverse_log` 1 - x on a
+// reversed log axis labelled in x, so beta near 1 gets the room the lecture notes give it, and for
+// `logit` log(x / (1 - x)) labelled in x, so both ends do; categoricals are bands. Int and
+// categorical points are jittered so equal values do not stack. Each selected level's region is
+// drawn as a box, the current one filled: the notes' zoom figure.
 
 import { fmt } from "./api.js";
 
 const { Chart } = window;
 
-const LEVEL_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#b07aa1", "#edc948", "#9c755f"];
-const NO_LEVEL = "#8c8c8c"; // trials with no sampler level: enqueued by hand
-const MAX_BANDS = 6; // the latest levels' regions; older ones would bury the points
+// Tableau 10: distinct at a glance; past ten selected levels, hues are spread evenly instead.
+const PALETTE = [
+  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
+]; // prettier-ignore
+const OTHER_LEVEL = "#b8bec5"; // points of levels not selected in the timeline
+const ENQUEUED = "#3d434a"; // trials with no sampler level: enqueued by hand
 const PRUNED = "#d62728";
-const CURVE_COLOURS = LEVEL_COLOURS.filter((c) => c !== "#e15759"); // red is for pruned
+const CURVE_COLOURS = PALETTE.filter((c) => c !== "#e15759"); // red is for pruned
+const DECADES_FOR_LOG = 2; // an objective spanning more than this many decades gets a log axis
+const MAX_JITTERED_INTS = 100; // an int param with more values than this does not stack anyway
+// Weyl sequences of two irrationals: the x and y jitter of one trial are spread independently.
+const JITTER_X = 0.6180339887;
+const JITTER_Y = 0.7548776662;
 
-export function levelColour(level) {
-  return level === null || level === undefined ? NO_LEVEL : LEVEL_COLOURS[level % LEVEL_COLOURS.length];
+/** One colour per shown level, none repeated: the palette in order, or evenly spaced hues past it. */
+export function levelColours(levels) {
+  const sorted = [...levels].sort((a, b) => a - b);
+  const colour = (i) =>
+    sorted.length <= PALETTE.length ? PALETTE[i] : `hsl(${Math.round((i * 360) / sorted.length)}, 62%, 46%)`;
+  return new Map(sorted.map((level, i) => [level, colour(i)]));
 }
 
-function translucent(hex, alpha) {
-  const n = parseInt(hex.slice(1), 16);
+export function seriesColour(index) {
+  return CURVE_COLOURS[index % CURVE_COLOURS.length];
+}
+
+/** `colour` ("#rrggbb" or "hsl(...)") at opacity `alpha`. */
+function translucent(colour, alpha) {
+  if (colour.startsWith("hsl(")) return colour.replace("hsl(", "hsla(").replace(")", `, ${alpha})`);
+  const n = parseInt(colour.slice(1), 16);
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
-// Draws options.plugins.regionBands.bands ({from, to, colour, current} in plot units) across the
-// plot: each level's region outlined in its colour, the current one shaded too.
-const regionBands = {
-  id: "regionBands",
+// Draws options.plugins.regionBoxes.boxes ({x, y, colour, current, level}; x and y are [from, to]
+// in plot units, or null for the whole axis) behind the points, and records what it drew in
+// chart.$boxes (rectangles per level) so a test can check the picture, not only the data.
+const regionBoxes = {
+  id: "regionBoxes",
   beforeDatasetsDraw(chart, _args, options) {
     const { ctx, chartArea, scales } = chart;
+    const drawn = new Map();
     ctx.save();
     ctx.beginPath();
     ctx.rect(chartArea.left, chartArea.top, chartArea.width, chartArea.height);
     ctx.clip();
-    for (const band of options.bands || []) {
-      const a = scales.x.getPixelForValue(band.from);
-      const b = scales.x.getPixelForValue(band.to);
-      const left = Math.min(a, b);
-      const width = Math.max(Math.abs(b - a), 2); // a pinned param is a line, still visible
-      if (band.current) {
-        ctx.fillStyle = translucent(band.colour, 0.15);
-        ctx.fillRect(left, chartArea.top, width, chartArea.height);
+    const span = (scale, range, start, size) => {
+      if (!range) return [start, size];
+      const a = scale.getPixelForValue(range[0]);
+      const b = scale.getPixelForValue(range[1]);
+      return [Math.min(a, b), Math.max(Math.abs(b - a), 2)]; // a pinned param is a line, still visible
+    };
+    for (const box of options.boxes || []) {
+      const [left, width] = span(scales.x, box.x, chartArea.left, chartArea.width);
+      const [top, height] = span(scales.y, box.y, chartArea.top, chartArea.height);
+      if (box.current) {
+        ctx.fillStyle = translucent(box.colour, 0.1);
+        ctx.fillRect(left, top, width, height);
       }
-      ctx.strokeStyle = translucent(band.colour, 0.8);
-      ctx.lineWidth = 1.5;
-      ctx.strokeRect(left, chartArea.top, width, chartArea.height);
+      ctx.strokeStyle = translucent(box.colour, 0.9);
+      ctx.lineWidth = box.current ? 2.5 : 1.5;
+      ctx.strokeRect(left, top, width, height);
+      drawn.set(box.level, (drawn.get(box.level) || 0) + 1);
     }
+    ctx.restore();
+    chart.$boxes = Object.fromEntries(drawn);
+  },
+};
+
+// A white canvas behind every chart, so a downloaded PNG is not transparent.
+const whiteBackground = {
+  id: "whiteBackground",
+  beforeDraw(chart) {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.globalCompositeOperation = "destination-over";
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
     ctx.restore();
   },
 };
-Chart.register(regionBands);
+Chart.register(regionBoxes, whiteBackground);
 
 const chartLogLabel = Chart.Ticks.formatters.logarithmic;
 
@@ -62,13 +103,31 @@ function logTick(scale, value, index, ticks, shown = value) {
   return decades > 3 && Math.abs(mantissa - 1) > 1e-6 ? "" : fmt(shown);
 }
 
-/** How a param maps to the x axis: plot coordinate, axis options, and where each region lies. */
-function paramAxis(param) {
+const jitter = (number, seed) => ((number * seed) % 1) - 0.5;
+
+/** Kept choices as bands: neighbouring kept choices make one band. */
+function choiceBands(labels, choices) {
+  const kept = (choices || []).map((c) => labels.indexOf(String(c))).filter((i) => i >= 0);
+  kept.sort((a, b) => a - b);
+  const runs = [];
+  for (const i of kept) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else runs.push([i, i]);
+  }
+  return runs.map(([first, last]) => [first - 0.45, last + 0.45]);
+}
+
+/**
+ * How a param maps to an axis: `toPlot(value, number)` (the trial number seeds the jitter),
+ * Chart.js scale options, and `bands(region)`: where a level's region lies, in plot units.
+ */
+export function paramAxis(param, { seed = JITTER_X, title = true } = {}) {
+  const titled = (text) => ({ display: title, text });
   if (param.type === "categorical") {
     const labels = param.choices.map(String);
     return {
-      // Jitter by trial number so points of one choice spread out instead of stacking.
-      toPlot: (value, number) => labels.indexOf(String(value)) + (((number * 0.618) % 1) - 0.5) * 0.5,
+      toPlot: (value, number) => labels.indexOf(String(value)) + jitter(number, seed) * 0.5,
       scale: {
         type: "linear",
         min: -0.5,
@@ -77,13 +136,9 @@ function paramAxis(param) {
           axis.ticks = labels.map((_, i) => ({ value: i }));
         },
         ticks: { callback: (v) => labels[v] ?? "" },
-        title: { display: true, text: param.name },
+        title: titled(param.name),
       },
-      band: (region) =>
-        (region.choices || []).map((choice) => {
-          const i = labels.indexOf(String(choice));
-          return { from: i - 0.45, to: i + 0.45 };
-        }),
+      bands: (region) => choiceBands(labels, region.choices),
     };
   }
   if (param.scale === "reverse_log") {
@@ -92,7 +147,7 @@ function paramAxis(param) {
       toPlot,
       scale: {
         type: "logarithmic",
-        reverse: true, // x grows to the right although 1 - x shrinks
+        reverse: true, // x grows to the right (or up) although 1 - x shrinks
         min: toPlot(param.high),
         max: toPlot(param.low),
         ticks: {
@@ -100,16 +155,16 @@ function paramAxis(param) {
             return logTick(this, v, i, ticks, 1 - v);
           },
         },
-        title: { display: true, text: `${param.name} (reverse log: 1 − ${param.name} on a log axis)` },
+        title: titled(`${param.name} (reverse log: 1 − ${param.name} on a log axis)`),
       },
-      band: (region) => [{ from: toPlot(region.low), to: toPlot(region.high) }],
+      bands: (region) => [[toPlot(region.low), toPlot(region.high)]],
     };
   }
   if (param.scale === "logit") {
     const toPlot = (x) => Math.log(x / (1 - x));
-    // Ticks at the fractions people name (0.01, 0.1, 0.5, 0.9, 0.99, ...) inside the range, and its ends.
-    const named = [1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999];
-    const shown = [param.low, ...named.filter((x) => x > param.low && x < param.high), param.high];
+    // Ticks at the fractions people name (0.01, 0.1, 0.5, 0.9, 0.99, ...) inside the axis, and its
+    // ends; the axis, not the param, since "Zoom to the boxes" narrows it.
+    const named = [1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999].map(toPlot);
     return {
       toPlot,
       scale: {
@@ -117,15 +172,18 @@ function paramAxis(param) {
         min: toPlot(param.low),
         max: toPlot(param.high),
         afterBuildTicks: (axis) => {
-          axis.ticks = shown.map((x) => ({ value: toPlot(x) }));
+          const inside = named.filter((v) => v > axis.min && v < axis.max);
+          axis.ticks = [axis.min, ...inside, axis.max].map((value) => ({ value }));
         },
         ticks: { callback: (v) => fmt(1 / (1 + Math.exp(-v))) },
-        title: { display: true, text: `${param.name} (logit: dense near 0 and 1)` },
+        title: titled(`${param.name} (logit: dense near 0 and 1)`),
       },
-      band: (region) => [{ from: toPlot(region.low), to: toPlot(region.high) }],
+      bands: (region) => [[toPlot(region.low), toPlot(region.high)]],
     };
   }
   const log = param.scale === "log";
+  const jittered = param.type === "int" && param.high - param.low <= MAX_JITTERED_INTS;
+  const pad = jittered ? 0.5 : 0;
   const ticks = log
     ? {
         callback(v, i, all) {
@@ -134,37 +192,75 @@ function paramAxis(param) {
       }
     : { precision: param.type === "int" ? 0 : undefined };
   return {
-    toPlot: (x) => x,
+    toPlot: jittered ? (x, number) => x + jitter(number, seed) * 0.6 : (x) => x,
     scale: {
       type: log ? "logarithmic" : "linear",
-      min: param.low,
-      max: param.high,
+      min: param.low - pad,
+      max: param.high + pad,
       ticks,
-      title: { display: true, text: log ? `${param.name} (log)` : param.name },
+      title: titled(log ? `${param.name} (log)` : param.name),
     },
-    band: (region) => [{ from: region.low, to: region.high }],
+    bands: (region) => [[region.low - pad * 0.9, region.high + pad * 0.9]],
   };
 }
 
-function baseOptions(xScale, yTitle) {
+/** A y axis for objective values: logarithmic when they are all positive and span decades. */
+function objectiveScale(values, text = "objective") {
+  const finite = values.filter((v) => Number.isFinite(v));
+  const low = Math.min(...finite);
+  const high = Math.max(...finite);
+  const log = finite.length > 1 && low > 0 && Math.log10(high / low) > DECADES_FOR_LOG;
+  const scale = { type: log ? "logarithmic" : "linear", title: { display: true, text: log ? `${text} (log)` : text } };
+  if (log) {
+    scale.ticks = {
+      callback(v, i, all) {
+        return logTick(this, v, i, all);
+      },
+    };
+  }
+  return scale;
+}
+
+/** A chart that can be rebuilt on new scales: Chart.js resolves scale options once, when built. */
+function build(canvas, type, options, data = { datasets: [] }) {
+  const chart = new Chart(canvas, { type, data, options });
+  chart.$options = options;
+  return chart;
+}
+
+/**
+ * `holder.chart` on these scales: the same chart while `key` (what the scales depend on) is
+ * unchanged, else a new one on the same canvas with the same data.
+ */
+function onScales(holder, scales, key) {
+  const { chart } = holder;
+  if (chart.$scalesKey === key) return chart;
+  const options = { ...chart.$options, scales };
+  const { type } = chart.config;
+  const { canvas, data } = chart;
+  chart.destroy();
+  holder.chart = build(canvas, type, options, data);
+  holder.chart.$scalesKey = key;
+  return holder.chart;
+}
+
+function baseOptions(xScale, yScale) {
   return {
     animation: false,
     maintainAspectRatio: false,
     parsing: false,
-    scales: { x: xScale, y: { title: { display: true, text: yTitle } } },
+    scales: { x: xScale, y: yScale },
     plugins: { legend: { labels: { boxWidth: 12 } } },
   };
 }
 
 /** Each complete trial's value, and the best so far, against trial number. */
 export function bestChart(canvas) {
-  const options = baseOptions({ type: "linear", title: { display: true, text: "trial number" } }, "objective");
+  const options = baseOptions({ type: "linear", title: { display: true, text: "trial number" } }, objectiveScale([]));
   options.plugins.tooltip = { callbacks: { label: (c) => `#${c.raw.x}: ${fmt(c.raw.y)}` } };
-  return new Chart(canvas, {
-    type: "scatter",
-    data: {
-      datasets: [
-        { label: "objective", data: [], backgroundColor: translucent(LEVEL_COLOURS[0], 0.5), pointRadius: 3 },
+  const chart = build(canvas, "scatter", options, {
+    datasets: [
+        { label: "objective", data: [], backgroundColor: translucent(PALETTE[0], 0.5), pointRadius: 3 },
         {
           label: "best so far",
           data: [],
@@ -174,79 +270,224 @@ export function bestChart(canvas) {
           pointRadius: 0,
           borderWidth: 2,
         },
-      ],
-    },
-    options,
+    ],
   });
+  return { chart };
 }
 
-export function setBest(chart, trials, direction) {
-  const complete = trials.filter((t) => t.state === "complete").sort((a, b) => a.number - b.number);
+/** Best so far after each complete trial, in trial-number order: [{x: number, y: best}]. */
+export function bestSoFar(complete, direction) {
   const better = direction === "maximize" ? (a, b) => a > b : (a, b) => a < b;
   let best = null;
+  return [...complete]
+    .sort((a, b) => a.number - b.number)
+    .map((t) => {
+      if (best === null || better(t.value, best)) best = t.value;
+      return { x: t.number, y: best };
+    });
+}
+
+/** The y axis of `holder.chart` for these objective values, keeping its x axis. */
+function onObjective(holder, values, text) {
+  const y = objectiveScale(values, text);
+  return onScales(holder, { x: holder.chart.$options.scales.x, y }, y.type);
+}
+
+export function setBest(holder, complete, direction) {
+  const chart = onObjective(holder, complete.map((t) => t.value));
   chart.data.datasets[0].data = complete.map((t) => ({ x: t.number, y: t.value }));
-  chart.data.datasets[1].data = complete.map((t) => {
-    if (best === null || better(t.value, best)) best = t.value;
-    return { x: t.number, y: best };
+  chart.data.datasets[1].data = bestSoFar(complete, direction);
+  chart.update();
+}
+
+/**
+ * What the scatter charts share for one render: the complete trials, each one's goodness (1 for
+ * the best, 0 for the worst), the colour of each selected level, the selected levels with their
+ * regions, and the current level.
+ */
+export function scatterContext(complete, direction, levels, selected, current) {
+  const sorted = [...complete].sort((a, b) => (direction === "maximize" ? b.value - a.value : a.value - b.value));
+  const goodness = new Map(sorted.map((t, i) => [t.number, sorted.length > 1 ? 1 - i / (sorted.length - 1) : 1]));
+  const colours = levelColours(selected);
+  return { complete, goodness, colours, levels: levels.filter((l) => colours.has(l.level)), current };
+}
+
+function pointColour(ctx, trial, shaded) {
+  const level = trial.level ?? null;
+  const colour = level === null ? ENQUEUED : ctx.colours.get(level) || OTHER_LEVEL;
+  const alpha = shaded ? 0.25 + 0.75 * ctx.goodness.get(trial.number) : 0.85;
+  return translucent(colour, colour === OTHER_LEVEL ? Math.min(alpha, 0.6) : alpha);
+}
+
+/** Datasets of points grouped by how they are coloured: each selected level, the rest, the enqueued. */
+function groupedPoints(ctx, trials, toPoint, shaded) {
+  const groups = new Map();
+  for (const t of trials) {
+    const level = t.level ?? null;
+    const key = level === null ? "enqueued" : ctx.colours.has(level) ? `level ${level}` : "other levels";
+    if (!groups.has(key)) groups.set(key, { label: key, data: [], backgroundColor: [], order: ctx.colours.has(level) ? 0 : 1 });
+    const group = groups.get(key);
+    group.data.push(toPoint(t));
+    group.backgroundColor.push(pointColour(ctx, t, shaded));
+  }
+  return [...groups.values()].map((g) => ({ ...g, pointRadius: 3, pointBorderWidth: 0, clip: false }));
+}
+
+/** The objective against one param. */
+export function paramChart(canvas, param) {
+  const axis = paramAxis(param);
+  const options = baseOptions(axis.scale, objectiveScale([]));
+  options.plugins.regionBoxes = { boxes: [] };
+  options.plugins.legend.display = false; // the level timeline is the one legend
+  options.plugins.tooltip = {
+    callbacks: { label: (c) => `#${c.raw.number}: ${param.name} = ${fmt(c.raw.value)}, objective ${fmt(c.raw.y)}` },
+  };
+  return { chart: build(canvas, "scatter", options), axis, param };
+}
+
+export function setParam(holder, ctx) {
+  const { axis, param } = holder;
+  const trials = ctx.complete.filter((t) => param.name in t.params);
+  const chart = onObjective(holder, trials.map((t) => t.value));
+  chart.data.datasets = groupedPoints(
+    ctx,
+    trials,
+    (t) => ({ x: axis.toPlot(t.params[param.name], t.number), y: t.value, number: t.number, value: t.params[param.name] }),
+    false,
+  );
+  chart.options.plugins.regionBoxes.boxes = ctx.levels.flatMap((l) => {
+    const region = l.regions[param.name];
+    const colour = ctx.colours.get(l.level);
+    return region ? axis.bands(region).map((x) => ({ x, y: null, colour, current: l.level === ctx.current, level: l.level })) : [];
   });
   chart.update();
 }
 
-/** The objective against one param; returns the chart with the axis it was built on. */
-export function paramChart(canvas, param) {
-  const axis = paramAxis(param);
-  const options = baseOptions(axis.scale, "objective");
-  options.plugins.regionBands = { bands: [] };
-  options.plugins.legend.display = false; // the levels table beside the charts is the one legend
-  options.plugins.tooltip = {
-    callbacks: { label: (c) => `#${c.raw.number}: ${param.name} = ${fmt(c.raw.value)}, objective ${fmt(c.raw.y)}` },
-  };
-  const chart = new Chart(canvas, { type: "scatter", data: { datasets: [] }, options });
-  return { chart, axis, param };
+/** Two params against each other: the notes' zoom figure. `compact` for a scatter-matrix cell. */
+export function pairChart(canvas, { compact = false } = {}) {
+  const options = baseOptions({}, {});
+  options.plugins.regionBoxes = { boxes: [] };
+  options.plugins.legend.display = false;
+  if (compact) {
+    options.plugins.tooltip = { enabled: false };
+    options.events = ["click"];
+  } else {
+    options.plugins.tooltip = {
+      callbacks: {
+        label: (c) => {
+          const [x, y] = c.chart.$names;
+          return `#${c.raw.number}: ${x} = ${fmt(c.raw.vx)}, ${y} = ${fmt(c.raw.vy)}, objective ${fmt(c.raw.value)}`;
+        },
+      },
+    };
+  }
+  return { chart: build(canvas, "scatter", options), compact };
 }
 
-/** One dataset per level of the complete trials that have this param; the latest levels' regions behind. */
-export function setParam({ chart, axis, param }, trials, levels, current) {
-  const byLevel = new Map();
-  for (const t of trials) {
-    if (t.state !== "complete" || !(param.name in t.params)) continue;
-    const key = t.level ?? null;
-    if (!byLevel.has(key)) byLevel.set(key, []);
-    byLevel.get(key).push({
-      x: axis.toPlot(t.params[param.name], t.number),
-      y: t.value,
-      number: t.number,
-      value: t.params[param.name],
-    });
+/**
+ * The part of an axis that holds these ranges (plot units), with a margin; null when they span
+ * the whole axis anyway. Ranges covering (nearly) the whole axis, a restart's, are left out.
+ */
+function fitted(scale, ranges) {
+  const log = scale.type === "logarithmic";
+  const at = (v) => (log ? Math.log(v) : v);
+  const back = (u) => (log ? Math.exp(u) : u);
+  const [low, high] = [at(scale.min), at(scale.max)];
+  const inner = ranges.map((r) => [at(Math.min(...r)), at(Math.max(...r))]).filter(([a, b]) => b - a < 0.95 * (high - low));
+  if (!inner.length) return null;
+  const from = Math.min(...inner.map((r) => r[0]));
+  const to = Math.max(...inner.map((r) => r[1]));
+  const margin = Math.max((to - from) * 0.35, (high - low) * 0.01);
+  return [back(Math.max(low, from - margin)), back(Math.min(high, to + margin))];
+}
+
+/** Two params against each other; `fit` zooms the axes to the drawn boxes. */
+export function setPair(pair, xParam, yParam, ctx, { fit = false } = {}) {
+  const { compact } = pair;
+  const xAxis = paramAxis(xParam, { seed: JITTER_X, title: !compact });
+  const yAxis = paramAxis(yParam, { seed: JITTER_Y, title: !compact });
+  if (compact) {
+    for (const scale of [xAxis.scale, yAxis.scale]) Object.assign(scale.ticks, { font: { size: 9 }, maxTicksLimit: 4 });
   }
-  const keys = [...byLevel.keys()].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
-  chart.data.datasets = keys.map((level) => ({
-    label: level === null ? "enqueued" : `level ${level}`,
-    data: byLevel.get(level),
-    backgroundColor: levelColour(level),
-    pointRadius: 3,
-    clip: false, // a point on the range's edge is drawn whole
-  }));
-  chart.options.plugins.regionBands.bands = levels.slice(-MAX_BANDS).flatMap((l) => {
-    const region = l.regions[param.name];
-    const colour = levelColour(l.level);
-    return region ? axis.band(region).map((b) => ({ ...b, colour, current: l.level === current })) : [];
+  const boxes = ctx.levels.flatMap((l) => {
+    const rx = l.regions[xParam.name];
+    const ry = l.regions[yParam.name];
+    if (!rx || !ry) return [];
+    const colour = ctx.colours.get(l.level);
+    const current = l.level === ctx.current;
+    return xAxis.bands(rx).flatMap((x) => yAxis.bands(ry).map((y) => ({ x, y, colour, current, level: l.level })));
   });
+  let key = `${xParam.name}\n${yParam.name}`;
+  if (fit) {
+    const categorical = { x: xParam.type === "categorical", y: yParam.type === "categorical" };
+    for (const [axis, scale] of [["x", xAxis.scale], ["y", yAxis.scale]]) {
+      const range = categorical[axis] ? null : fitted(scale, boxes.map((b) => b[axis]));
+      if (range) [scale.min, scale.max] = range;
+      key += `\n${range}`;
+    }
+  }
+  const chart = onScales(pair, { x: xAxis.scale, y: yAxis.scale }, key);
+  chart.$names = [xParam.name, yParam.name];
+  const trials = ctx.complete.filter((t) => xParam.name in t.params && yParam.name in t.params);
+  chart.data.datasets = groupedPoints(
+    ctx,
+    trials,
+    (t) => ({
+      x: xAxis.toPlot(t.params[xParam.name], t.number),
+      y: yAxis.toPlot(t.params[yParam.name], t.number),
+      number: t.number,
+      vx: t.params[xParam.name],
+      vy: t.params[yParam.name],
+      value: t.value,
+    }),
+    true,
+  );
+  for (const d of chart.data.datasets) {
+    if (compact) d.pointRadius = 1.6;
+    if (fit) d.clip = true; // points outside the zoomed axes are not drawn over them
+  }
+  chart.options.plugins.regionBoxes.boxes = boxes;
+  chart.update();
+}
+
+/** Each param's share of the importance, most important on top. */
+export function importanceChart(canvas) {
+  const options = {
+    animation: false,
+    maintainAspectRatio: false,
+    indexAxis: "y",
+    scales: { x: { min: 0, max: 1, title: { display: true, text: "share of importance" } } },
+    plugins: {
+      legend: { display: false },
+      tooltip: { callbacks: { label: (c) => `${fmt(c.raw)} (R² drop ${fmt(c.chart.$scores[c.dataIndex])})` } },
+    },
+  };
+  const data = { labels: [], datasets: [{ label: "importance", data: [], backgroundColor: PALETTE[0] }] };
+  return build(canvas, "bar", options, data);
+}
+
+export function setImportance(chart, answer) {
+  chart.data.labels = answer.params.map((p) => p.param);
+  chart.data.datasets[0].data = answer.params.map((p) => p.importance);
+  chart.$scores = answer.params.map((p) => p.score);
   chart.update();
 }
 
 /** Learning curves, one colour each; pruned trials dashed in red with a cross where they stopped. */
 export function curvesChart(canvas) {
-  const options = baseOptions({ type: "linear", title: { display: true, text: "step" } }, "reported value");
+  const options = baseOptions(
+    { type: "linear", title: { display: true, text: "step" } },
+    { title: { display: true, text: "reported value" } },
+  );
   options.plugins.tooltip = { callbacks: { label: (c) => `${c.dataset.label}, step ${c.raw.x}: ${fmt(c.raw.y)}` } };
-  return new Chart(canvas, { type: "scatter", data: { datasets: [] }, options });
+  return build(canvas, "scatter", options);
 }
 
 export function setCurves(chart, curves, trialsByNumber) {
   chart.data.datasets = curves.map((curve, index) => {
     const trial = trialsByNumber.get(curve.number);
     const pruned = trial && trial.state === "pruned";
-    const colour = pruned ? PRUNED : CURVE_COLOURS[index % CURVE_COLOURS.length];
+    const colour = pruned ? PRUNED : seriesColour(index);
     const last = curve.points.length - 1;
     return {
       label: `#${curve.number}${pruned ? " pruned" : trial ? ` ${trial.state}` : ""}`,
@@ -263,5 +504,27 @@ export function setCurves(chart, curves, trialsByNumber) {
     };
   });
   chart.options.plugins.legend.display = chart.data.datasets.length <= 12;
+  chart.update();
+}
+
+/** Best-so-far curves of several studies on one chart (compare page). */
+export function compareChart(canvas) {
+  const options = baseOptions({ type: "linear", title: { display: true, text: "trial number" } }, objectiveScale([]));
+  options.plugins.tooltip = { callbacks: { label: (c) => `${c.dataset.label} #${c.raw.x}: ${fmt(c.raw.y)}` } };
+  return { chart: build(canvas, "scatter", options) };
+}
+
+export function setCompare(holder, series) {
+  const chart = onObjective(holder, series.flatMap((s) => s.points.map((p) => p.y)), "best so far");
+  chart.data.datasets = series.map((s, i) => ({
+    label: s.label,
+    data: s.points,
+    showLine: true,
+    stepped: "before",
+    borderColor: seriesColour(i),
+    backgroundColor: seriesColour(i),
+    pointRadius: 0,
+    borderWidth: 2,
+  }));
   chart.update();
 }

@@ -1,13 +1,29 @@
-// One study: summary, charts, trials, the current region and hand controls, refreshed every few seconds.
+// One study: the pair view and level timeline, importance and parallel coordinates, the other
+// charts, trials, the current region and hand controls, refreshed every few seconds.
 
 import { ApiError, api, bindToken, describe, el, fmt, pages, poll, setRows } from "./api.js";
-import { bestChart, curvesChart, levelColour, paramChart, setBest, setCurves, setParam } from "./charts.js";
+import {
+  bestChart,
+  curvesChart,
+  importanceChart,
+  pairChart,
+  paramChart,
+  scatterContext,
+  setBest,
+  setCurves,
+  setImportance,
+  setPair,
+  setParam,
+} from "./charts.js";
+import { pngButton, saveText } from "./download.js";
+import { LevelTimeline } from "./levels.js";
+import { ParallelCoordinates, objectiveAxis, paramAxis as parallelAxis } from "./parallel.js";
 import { TrialsTable } from "./trials-table.js";
 
 const MAX_TRIALS = 2000; // the latest trials drawn and listed: two pages of JSON per refresh at most
 const MAX_CURVES = 30; // learning curves of the latest trials; more lines than this is a blur
 const CURVE_POINTS = 200; // per curve, thinned by the service: plenty for a chart a few hundred pixels wide
-const MAX_LEVELS_LISTED = 20; // the latest zooms; older ones rarely explain what is sampled now
+const MATRIX_PARAMS = 4; // a scatter matrix of more than four params is too small to read on a laptop
 
 const name = document.getElementById("study").dataset.study;
 const base = `/v1/studies/${encodeURIComponent(name)}`;
@@ -20,9 +36,15 @@ const page = {
   curves: [],
   levels: [],
   current: null,
+  importance: null, // the API's answer, or null while the study has too few complete trials
+  importanceNote: "",
   signature: null,
   charts: null,
   table: null,
+  timeline: null,
+  parallel: null,
+  pairChosen: false, // the user picked the pair's axes: keep them
+  matrix: { names: "", cells: [] },
 };
 
 function setUp(study) {
@@ -30,11 +52,44 @@ function setUp(study) {
   const grid = $("param-charts");
   const params = study.space.map((param) => {
     const canvas = el("canvas", { "data-param": param.name, "aria-label": `objective against ${param.name}` });
-    grid.append(el("figure", { className: "chart" }, [canvas]));
+    grid.append(el("figure", { className: "chart" }, [canvas, pngButton(canvas, `${name}-${param.name}.png`)]));
     return paramChart(canvas, param);
   });
-  page.charts = { best: bestChart($("best-chart")), curves: curvesChart($("curves-chart")), params };
+  page.charts = {
+    best: bestChart($("best-chart")),
+    curves: curvesChart($("curves-chart")),
+    importance: importanceChart($("importance-chart")),
+    pair: pairChart($("pair-chart")),
+    params,
+  };
   page.table = new TrialsTable($("trials"), $("trial-state"), $("trial-count"), study.space);
+  page.timeline = new LevelTimeline(
+    $("timeline"),
+    { latest: $("levels-latest"), all: $("levels-all"), none: $("levels-none"), count: $("timeline-count") },
+    renderScatter,
+  );
+  page.parallel = new ParallelCoordinates($("parallel-chart"), (numbers) => page.table.restrict(numbers));
+  $("parallel-clear").addEventListener("click", () => page.parallel.clear());
+  for (const button of document.querySelectorAll("button[data-png]")) {
+    const canvas = $(button.dataset.png);
+    button.replaceWith(pngButton(canvas, `${name}-${button.dataset.png.replace(/-chart$/, "")}.png`));
+  }
+  $("matrix-png").addEventListener("click", saveMatrix);
+  $("trials-csv").addEventListener("click", () => saveText(page.table.csv(), `${name}-trials.csv`, "text/csv"));
+
+  const options = study.space.map((p) => el("option", { text: p.name }));
+  $("pair-x").replaceChildren(...options);
+  $("pair-y").replaceChildren(...options.map((o) => o.cloneNode(true)));
+  for (const id of ["pair-x", "pair-y"]) {
+    $(id).addEventListener("change", () => {
+      page.pairChosen = true;
+      renderScatter();
+    });
+  }
+  $("pair-swap").addEventListener("click", () => showPair($("pair-y").value, $("pair-x").value));
+  $("pair-fit").addEventListener("change", renderScatter);
+  $("pair-section").hidden = study.space.length < 2;
+
   const numeric = study.space.filter((p) => p.type !== "categorical");
   $("region-param").replaceChildren(...numeric.map((p) => el("option", { text: p.name })));
   $("region-param").addEventListener("change", fillRegionInputs);
@@ -58,8 +113,22 @@ async function loadRegions() {
     asked: l.asked,
     finished: l.finished,
     best: l.best,
+    created: Date.parse(l.created_at) / 1000,
     regions: l.box,
   }));
+}
+
+async function loadImportance() {
+  try {
+    page.importance = await api(`${base}/importance`);
+    const { trials, complete, sampled } = page.importance;
+    const from = sampled ? `a random sample of ${trials} of the ${complete} complete trials` : `${trials} complete trials`;
+    page.importanceNote = `Permutation importance of a random forest fitted to ${from}: the share of the fit each param carries.`;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "too_few_trials") throw error;
+    page.importance = null;
+    page.importanceNote = `${error.message}.`;
+  }
 }
 
 async function loadCurves() {
@@ -76,27 +145,48 @@ async function refresh() {
   const study = await api(base);
   if (!page.charts) setUp(study);
   page.study = study;
-  // Trials and regions change only when counts do; running trials' curves grow regardless.
+  // Trials, regions and importance change only when counts do; running trials' curves grow regardless.
   const signature = JSON.stringify([study.counts, study.state, study.queued]);
   const changed = signature !== page.signature;
   if (changed) {
     page.trials = await pages(`${base}/trials?order=-number`, "trials", { limit: 1000, max: MAX_TRIALS });
     await loadRegions();
+    // The service answers 409 below a handful of complete trials; no need to ask until then.
+    if (study.counts.complete > 0) await loadImportance();
+    else page.importanceNote = "No complete trials yet.";
   }
   if (changed || page.trials.some((t) => t.state === "running")) page.curves = await loadCurves();
   page.signature = signature; // set last, so a refresh that failed half-way is redone whole
   render();
+  document.body.dataset.loaded = "true"; // tests wait for this, not for a spinner
+  document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
 
 // -- rendering ----------------------------------------------------------------------------------
 
+/** Param names, the most important first (the space's order until importance is known). */
+function ranked() {
+  const space = page.study.space.map((p) => p.name);
+  if (!page.importance) return space;
+  const order = page.importance.params.map((p) => p.param);
+  return [...order.filter((n) => space.includes(n)), ...space.filter((n) => !order.includes(n))];
+}
+
+function complete() {
+  return page.trials.filter((t) => t.state === "complete");
+}
+
 function render() {
   const { study, trials } = page;
   renderSummary(study);
-  setBest(page.charts.best, trials, study.direction);
-  for (const chart of page.charts.params) setParam(chart, trials, page.levels, page.current);
+  page.timeline.update(page.levels, page.current);
+  renderScatter();
+  setBest(page.charts.best, complete(), study.direction);
   setCurves(page.charts.curves, page.curves, new Map(trials.map((t) => [t.number, t])));
+  $("curves-none").hidden = page.curves.length > 0;
+  renderImportance();
   page.table.update(trials, study.counts.total);
+  page.table.restrict(page.parallel.brushed());
   renderRegion(study);
   $("pause").disabled = study.state === "paused";
   $("resume").disabled = study.state !== "paused";
@@ -104,6 +194,97 @@ function render() {
   if (!$("enqueue-params").value && study.best) {
     $("enqueue-params").value = JSON.stringify(study.best.params, null, 1);
   }
+}
+
+/** Everything drawn from the level selection: the pair view, the scatter matrix, the param charts. */
+function renderScatter() {
+  const ctx = scatterContext(complete(), page.study.direction, page.levels, page.timeline.selected(), page.current);
+  if (!page.pairChosen && page.study.space.length >= 2) {
+    const [x, y] = ranked();
+    $("pair-x").value = x;
+    $("pair-y").value = y;
+  }
+  const byName = new Map(page.study.space.map((p) => [p.name, p]));
+  if (page.study.space.length >= 2) {
+    const [x, y] = [byName.get($("pair-x").value), byName.get($("pair-y").value)];
+    setPair(page.charts.pair, x, y, ctx, { fit: $("pair-fit").checked });
+  }
+  renderMatrix(ctx, byName);
+  for (const chart of page.charts.params) setParam(chart, ctx);
+}
+
+function showPair(x, y) {
+  page.pairChosen = true;
+  $("pair-x").value = x;
+  $("pair-y").value = y;
+  renderScatter();
+  $("pair-section").scrollIntoView({ behavior: "instant", block: "start" });
+}
+
+function renderMatrix(ctx, byName) {
+  const names = ranked().slice(0, MATRIX_PARAMS);
+  const container = $("matrix");
+  if (names.join("\n") !== page.matrix.names) {
+    for (const cell of page.matrix.cells) cell.pair?.chart.destroy();
+    container.style.gridTemplateColumns = `repeat(${names.length}, minmax(0, 1fr))`;
+    page.matrix = {
+      names: names.join("\n"),
+      cells: names.flatMap((y) =>
+        names.map((x) => {
+          if (x === y) {
+            const share = page.importance?.params.find((p) => p.param === x);
+            const label = el("div", { className: "cell diagonal" }, [
+              el("b", { text: x }),
+              el("span", { className: "muted", text: share ? `importance ${fmt(share.importance)}` : "" }),
+            ]);
+            container.append(label);
+            return { x, y, element: label };
+          }
+          const canvas = el("canvas", { "data-x": x, "data-y": y, "aria-label": `${y} against ${x}` });
+          const cell = el("div", { className: "cell", title: `open ${x} × ${y} above` }, [canvas]);
+          container.append(cell);
+          cell.addEventListener("click", () => showPair(x, y));
+          return { x, y, element: cell, pair: pairChart(canvas, { compact: true }) };
+        }),
+      ),
+    };
+    container.replaceChildren(...page.matrix.cells.map((c) => c.element));
+  }
+  for (const cell of page.matrix.cells) if (cell.pair) setPair(cell.pair, byName.get(cell.x), byName.get(cell.y), ctx);
+}
+
+/** The scatter matrix as one PNG: each cell's canvas at its place on the page, names on the diagonal. */
+function saveMatrix() {
+  const box = $("matrix").getBoundingClientRect();
+  const ratio = window.devicePixelRatio || 1;
+  const canvas = el("canvas");
+  canvas.width = Math.round(box.width * ratio);
+  canvas.height = Math.round(box.height * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.scale(ratio, ratio);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, box.width, box.height);
+  ctx.fillStyle = "#1f2328";
+  ctx.font = "600 13px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  for (const cell of page.matrix.cells) {
+    const at = cell.element.getBoundingClientRect();
+    const [left, top] = [at.left - box.left, at.top - box.top];
+    if (cell.pair) ctx.drawImage(cell.pair.chart.canvas, left, top, at.width, at.height);
+    else ctx.fillText(cell.x, left + at.width / 2, top + at.height / 2);
+  }
+  pngButton(canvas, `${name}-matrix.png`).click();
+}
+
+function renderImportance() {
+  $("importance-note").textContent = page.importanceNote;
+  setImportance(page.charts.importance, page.importance || { params: [] });
+  const byName = new Map(page.study.space.map((p) => [p.name, p]));
+  const done = complete();
+  const axes = ranked().map((n) => parallelAxis(byName.get(n)));
+  if (done.length) axes.push(objectiveAxis(done.map((t) => t.value)));
+  const { goodness } = scatterContext(done, page.study.direction, [], [], null);
+  page.parallel.set(axes, done, goodness);
 }
 
 function renderSummary(study) {
@@ -150,23 +331,6 @@ function renderRegion(study) {
       return [param.name, range, param.scale || param.type];
     }),
   );
-  setRows(
-    $("levels").tBodies[0],
-    page.levels
-      .slice(-MAX_LEVELS_LISTED)
-      .reverse()
-      .map((l) => {
-        const swatch = el("span", { className: "swatch" });
-        swatch.style.backgroundColor = levelColour(l.level); // CSSOM, which the page's CSP allows
-        return [
-          el("span", {}, [swatch, String(l.level)]),
-          l.note || l.reason,
-          { text: `${l.asked} / ${l.finished}`, className: "num" },
-          { text: fmt(l.best), className: "num" },
-        ];
-      }),
-  );
-  $("levels").hidden = page.levels.length === 0;
 }
 
 function fillRegionInputs() {

@@ -1,6 +1,8 @@
-// The trials table: filtered by state, sorted by any column (click a header; again to reverse).
+// The trials table: filtered by state and by the parallel-coordinates brushes, sorted by any
+// column (click a header; again to reverse), and saved as CSV of exactly what is filtered.
 
 import { el, fmt, setRows } from "./api.js";
+import { csvField } from "./download.js";
 
 const MAX_ROWS = 500; // enough to scan by eye; sort or filter to bring others up
 
@@ -21,6 +23,7 @@ export class TrialsTable {
     this.countLabel = countLabel;
     this.trials = [];
     this.total = 0;
+    this.only = null; // numbers brushed in the parallel coordinates; null: no brush
     this.sort = { key: "number", descending: true };
     this.columns = [
       { key: "number", label: "#", get: (t) => t.number, num: true },
@@ -60,12 +63,31 @@ export class TrialsTable {
     this.render();
   }
 
-  render() {
+  /** Show only these trial numbers (a Set), or every trial again (null). */
+  restrict(numbers) {
+    this.only = numbers;
+    this.render();
+  }
+
+  /** The trials the filters let through, in the table's order. */
+  shown() {
     const column = this.columns.find((c) => c.key === this.sort.key);
     const state = this.stateSelect.value;
-    const shown = this.trials.filter((t) => !state || t.state === state);
+    const shown = this.trials.filter((t) => (!state || t.state === state) && (!this.only || this.only.has(t.number)));
     const direction = this.sort.descending ? -1 : 1;
-    shown.sort((a, b) => compare(column.get(a), column.get(b), direction));
+    return shown.sort((a, b) => compare(column.get(a), column.get(b), direction));
+  }
+
+  /** Every filtered trial (not only the rows drawn) as CSV, one column per table column. */
+  csv() {
+    const lines = [this.columns.map((c) => csvField(c.label)).join(",")];
+    for (const t of this.shown()) lines.push(this.columns.map((c) => csvField(c.get(t))).join(","));
+    return `${lines.join("\r\n")}\r\n`;
+  }
+
+  render() {
+    const column = this.columns.find((c) => c.key === this.sort.key);
+    const shown = this.shown();
     for (const th of this.table.tHead.rows[0].cells) {
       const sorted = th.dataset.key === column.key;
       th.setAttribute("aria-sort", sorted ? (this.sort.descending ? "descending" : "ascending") : "none");
@@ -86,6 +108,7 @@ export class TrialsTable {
         ? ` (table and charts hold the latest ${this.trials.length} of ${this.total})`
         : "";
     const cut = shown.length > MAX_ROWS ? `first ${MAX_ROWS} of ` : "";
-    this.countLabel.textContent = `${cut}${shown.length} trials${of}`;
+    const brushed = this.only ? " brushed in the parallel coordinates" : "";
+    this.countLabel.textContent = `${cut}${shown.length} trials${brushed}${of}`;
   }
 }
