@@ -104,7 +104,10 @@ def parse_json(data: bytes) -> Any:
     except RecursionError:
         # The parser gave up at the interpreter's recursion limit, far deeper than ours.
         raise _too_deep() from None
-    _check_tree(value)
+    # The walk is needed only when the text could hold a lone surrogate (an escape) or nest past
+    # the limit (more brackets than levels): not for the small bodies of ask and tell.
+    if b"\\u" in data or data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH:
+        _check_tree(value)
     return value
 
 
