@@ -39,9 +39,9 @@ def test_client_warm_start_by_name_or_with_options(client: hone.Client) -> None:
     report = new.info().warm_start
     assert report is not None and report["from"] == "old" and report["enqueued"] == 10
     assert report["dropped_params"] == ["momentum"] and report["added_params"] == ["wd"]
-    handed = [new.ask() for _ in range(10)]
-    assert [t.record.source for t in handed] == ["warm_start"] * 10
-    assert [{k: v for k, v in t.params.items() if k != "wd"} for t in handed] == [
+    handed = [new.ask() for _ in range(20)]
+    assert [t.record.source for t in handed] == ["warm_start", "coarse_to_fine"] * 10  # they alternate
+    assert [{k: v for k, v in t.params.items() if k != "wd"} for t in handed[::2]] == [
         {k: v for k, v in p.items() if k != "momentum"} for p in best
     ]
     for trial in handed:

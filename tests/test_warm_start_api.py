@@ -1,10 +1,11 @@
-"""Warm start over HTTP: an earlier study's best configurations handed out first (projected onto
-the new space, once each, under concurrent asks), its final region as a share of level 0, and a
-stale region noticed and left."""
+"""Warm start over HTTP: an earlier study's best configurations handed out first, alternating with
+fresh draws (projected onto the new space, once each, under concurrent asks) and dropped once fresh
+draws beat them; its final region as a share of level 0, and a stale region noticed and left."""
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 from collections import Counter
 from typing import Any
@@ -67,9 +68,10 @@ def test_the_best_configurations_come_first_projected_onto_the_new_space(api: An
     assert report["region"] is None
     assert created.get_json()["queued"] == 4
 
-    first = ask(api, "new", 4)
-    assert [t["source"] for t in first] == ["warm_start"] * 4
-    params = [t["params"] for t in first]
+    # They alternate with fresh draws, one of them first: the fresh ones judge them (see below).
+    first = ask(api, "new", 8)
+    assert [t["source"] for t in first] == ["warm_start", "coarse_to_fine"] * 4
+    params = [t["params"] for t in first[::2]]
     assert [(p["lr"], p["layers"]) for p in params] == [(1e-3, 4), (1e-4, 3), (1e-2, 6), (2e-3, 5)]
     assert [params[0]["act"], params[1]["act"], params[3]["act"]] == ["relu", "gelu", "relu"]
     assert params[2]["act"] in ("relu", "gelu")
@@ -85,7 +87,7 @@ def test_skip_drops_configurations_outside_the_new_space(api: Any) -> None:
     # The clipped lr, the out-of-range lr and layers and the vanished tanh each cost a place.
     assert report["enqueued"] == 2 and report["skipped"] == 2 and report["duplicates"] == 1
     assert report["skipped_by"] == {"lr": 2}
-    assert [t["params"]["lr"] for t in ask(api, "new", 2)] == [1e-3, 2e-3]
+    assert [t["params"]["lr"] for t in ask(api, "new", 4)[::2]] == [1e-3, 2e-3]
 
 
 def test_a_second_put_compares_the_spec_and_queues_nothing_again(api: Any) -> None:
@@ -129,6 +131,96 @@ def test_warm_started_configurations_are_handed_out_once_under_concurrent_asks(a
     assert len(set(numbers)) == len(numbers)
     old_best = api.get("/v1/studies/old/trials", query_string={"order": "value", "limit": 40}).get_json()["trials"]
     assert set(warm) == {tuple(sorted(t["params"].items())) for t in old_best}
+
+
+def tell(api: Any, trial: dict[str, Any], value: float) -> None:
+    response = api.post(f"/v1/studies/new/trials/{trial['id']}/tell", json={"state": "complete", "value": value})
+    assert response.status_code == 200, response.get_json()
+
+
+def warm_started(api: Any, direction: str = "minimize", top: int = 20) -> None:
+    put(api, "old", {"space": BOWL_SPACE, "sampler": {"name": "random"}, "seed": 5})
+    run(api, "old", bowl, 30)
+    body = {"space": BOWL_SPACE, "seed": 6, "direction": direction, "warm_start": {"from": "old", "top": top}}
+    assert put(api, "new", body).status_code == 201
+
+
+def test_fresh_draws_that_beat_the_warm_start_drop_the_rest_of_it(api: Any) -> None:
+    warm_started(api)
+    trials = ask(api, "new", 4)  # warm, fresh, warm, fresh
+    assert [t["source"] for t in trials] == ["warm_start", "coarse_to_fine"] * 2
+    tell(api, trials[0], 5.0)
+    tell(api, trials[1], 1.0)  # a fresh draw beats the one warm trial told: not judged on one
+    assert api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"] is None
+    tell(api, trials[2], 3.0)  # two told, both beaten: the old optimum moved
+    study = api.get("/v1/studies/new").get_json()
+    assert study["warm_start"]["abandoned"] == {"dropped": 18, "after_trial": trials[2]["number"]}
+    assert study["queued"] == 0
+    assert all(t["source"] == "coarse_to_fine" for t in ask(api, "new", 10))
+    tell(api, trials[3], 0.5)  # judging is over: nothing changes
+    assert api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"]["dropped"] == 18
+
+
+def test_a_warm_start_that_holds_its_own_is_handed_out_whole(api: Any) -> None:
+    warm_started(api, direction="maximize", top=6)
+    handed = []
+    for _ in range(12):
+        (trial,) = ask(api, "new")
+        handed.append(trial)
+        # Maximising: the warm configurations score higher than every fresh draw.
+        tell(api, trial, 10.0 if trial["source"] == "warm_start" else 1.0)
+    assert [t["source"] for t in handed] == ["warm_start", "coarse_to_fine"] * 6
+    study = api.get("/v1/studies/new").get_json()
+    assert study["warm_start"]["abandoned"] is None and study["queued"] == 0
+
+
+def test_retries_failures_and_hand_enqueued_trials_do_not_judge_the_warm_start(api: Any) -> None:
+    warm_started(api)
+    hand = {"configurations": [{"lr": 0.01, "beta": 0.99, "act": "relu"}]}
+    assert api.post("/v1/studies/new/enqueue", json=hand).status_code == 200
+    first = ask(api, "new", 5)
+    # A hand-enqueued configuration goes before everything, then warm and fresh alternate.
+    assert [t["source"] for t in first] == ["enqueued", "warm_start", "coarse_to_fine", "warm_start", "coarse_to_fine"]
+    tell(api, first[1], 5.0)
+    tell(api, first[3], 5.0)
+    tell(api, first[0], 0.0)  # hand-enqueued: no judge
+    failed = {"state": "failed", "error": "out of memory"}
+    assert api.post(f"/v1/studies/new/trials/{first[2]['id']}/tell", json=failed).status_code == 200
+    assert api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"] is None
+    tell(api, first[4], 1.0)  # a fresh draw that beats both
+    assert api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"]["after_trial"] == first[4]["number"]
+
+
+def test_many_workers_in_flight_judge_the_warm_start_once(api: Any, app: Any) -> None:
+    """8 workers, up to 9 trials in flight told in random order: every warm configuration is
+    handed out at most once, none after the drop, and the report counts what never was."""
+    warm_started(api, top=30)
+    rng = random.Random(3)
+    in_flight: list[dict[str, Any]] = []
+    handed: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        client = app.test_client()
+        for _ in range(12):
+            (trial,) = ask(client, "new")
+            with lock:
+                handed.append(trial)
+                in_flight.append(trial)
+                done = in_flight.pop(rng.randrange(len(in_flight))) if len(in_flight) > 8 else None
+            if done is not None:
+                tell(client, done, 5.0 if done["source"] == "warm_start" else 1.0 + rng.random())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    warm = [t for t in handed if t["source"] == "warm_start"]
+    assert len({tuple(sorted(t["params"].items())) for t in warm}) == len(warm)
+    abandoned = api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"]
+    assert abandoned is not None and abandoned["dropped"] == 30 - len(warm) > 0
+    assert all(t["source"] == "coarse_to_fine" for t in ask(api, "new", 20))
 
 
 def inside(params: dict[str, Any], box: dict[str, Any]) -> bool:

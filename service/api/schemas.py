@@ -517,6 +517,13 @@ class WarmStartRegionReportSchema(ma.Schema):
     note = fields.String(required=True, metadata={"description": "The inherited region, in words."})
 
 
+class WarmStartAbandonedSchema(ma.Schema):
+    dropped = fields.Integer(required=True, metadata={"description": "Configurations still queued, dropped."})
+    after_trial = fields.Integer(
+        required=True, metadata={"description": "The trial number whose value showed fresh draws beat them all."}
+    )
+
+
 class WarmStartReportSchema(ma.Schema):
     from_ = fields.String(required=True, data_key="from", attribute="from")
     from_uid = fields.String(required=True, metadata={"description": "That study's uid (a recreated name differs)."})
@@ -538,6 +545,15 @@ class WarmStartReportSchema(ma.Schema):
         required=True,
         allow_none=True,
         metadata={"description": "What was inherited of its final region; null unless asked for."},
+    )
+    abandoned = fields.Nested(
+        WarmStartAbandonedSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Its configurations alternate with fresh draws; once two completed and a fresh draw "
+            "beat them all, the rest are dropped (the old optimum moved). null while they are not."
+        },
     )
 
 

@@ -88,6 +88,14 @@ class StoredTrial:
 
 
 @dataclass(frozen=True)
+class WarmDropped:
+    """A warm start given up: fresh draws beat its configurations, so the rest were dropped."""
+
+    configurations: int  # how many were still waiting
+    after_trial: int  # the trial whose value decided it
+
+
+@dataclass(frozen=True)
 class StudyHeader:
     """A study's stored header: identity, spec, sampler state and counters."""
 
@@ -104,6 +112,7 @@ class StudyHeader:
     draw_limit: int | None  # a finite sampler's points (a grid's)
     draws_taken: int  # draws handed out at least once
     warm_start: Mapping[str, Any] | None = None  # the report of the warm start it was created with
+    warm_dropped: WarmDropped | None = None  # set once fresh draws beat the warm start's configurations
     imported: Mapping[str, Any] | None = None  # where an imported study came from, and when
 
     @property

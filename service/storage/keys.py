@@ -7,13 +7,16 @@ swept in the background.
 
 hone:studies                    zset   name -> created time (ms); the only key outside a study's slot
 hone:{S}:study                  hash   uid, spec, created, seed, paused, seq, cursor, level, sampler
-                                       state, draw limit, n_<state> counts
+                                       state, draw limit, n_<state> counts, a warm start's report and
+                                       its judging (whanded, wtold, wbest, fbest, wjudge, wdrop)
 hone:{S}:<uid>:trials           hash   number -> record: ask JSON, then "\\n" + result JSON once finished
 hone:{S}:<uid>:values           zset   number -> value of every complete trial (best, top-k, order)
 hone:{S}:<uid>:leases           zset   number -> lease deadline (ms) of running trials and reservations
 hone:{S}:<uid>:reserved         hash   number -> slot of an ask reserved but not yet committed
 hone:{S}:<uid>:pending          zset   slot -> order: retries, enqueued configs, lost grid draws
-hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued configuration
+hone:{S}:<uid>:enqueued         hash   id -> params JSON of a hand-enqueued or warm-start configuration
+hone:{S}:<uid>:warm             list   enqueued ids of a warm start's configurations not yet handed out:
+                                       they alternate with fresh draws until fresh draws beat them
 hone:{S}:<uid>:prepared         hash   "<state version>:<number>:<draw>" -> draw fields computed ahead,
                                        so ask.lua can hand that draw out alone (one round trip)
 hone:{S}:<uid>:configs          set    fingerprint of every configuration handed out: no fresh draw repeats one
@@ -100,6 +103,10 @@ class StudyKeys:
     @property
     def enqueued(self) -> str:
         return self._data("enqueued")
+
+    @property
+    def warm(self) -> str:
+        return self._data("warm")
 
     @property
     def prepared(self) -> str:

@@ -50,6 +50,7 @@ from ..domain.stored import (
     StudyHeader,
     TellReply,
     Verdict,
+    WarmDropped,
 )
 from ..domain.trial import Outcome, TrialState
 from ..metrics import REDIS_ERRORS, observe_expired
@@ -172,12 +173,12 @@ class Store:
         queued: Sequence[Mapping[str, Any]] = (),
     ) -> Mapping[str, Any] | None:
         """None when created; the stored spec when the name is taken. A warm start's report and
-        its configurations (handed out first) are stored in the same step, so no ask sees the
-        study without them."""
+        its configurations (best first, alternating with fresh draws) are stored in the same step,
+        so no ask sees the study without them."""
         keys = StudyKeys(name, uid)
         with self._guard():
             status, value = self.scripts.create(
-                keys=[keys.study, keys.pending, keys.enqueued],
+                keys=[keys.study, keys.enqueued, keys.warm],
                 args=[
                     uid,
                     encode_spec(spec),
@@ -200,6 +201,7 @@ class Store:
         if not fields:
             return None
         limit = fields.get("draw_limit")
+        dropped = fields.get("wdrop")  # "<configurations> <trial number>", written by tell.lua
         return StudyHeader(
             name=name,
             uid=fields["uid"],
@@ -219,6 +221,7 @@ class Store:
             draw_limit=int(limit) if limit is not None else None,
             draws_taken=int(fields.get("cursor", 0)),
             warm_start=decode_json(fields["warm_start"]) if "warm_start" in fields else None,
+            warm_dropped=WarmDropped(*map(int, dropped.split())) if dropped else None,
             imported=decode_json(fields["imported"]) if "imported" in fields else None,
         )
 
@@ -298,6 +301,7 @@ class Store:
             keys.levels,
             keys.prepared,
             keys.configs,
+            keys.warm,
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -465,6 +469,7 @@ class Store:
             keys.levels,
             keys.curve(number),
             keys.notes,
+            keys.warm,
             *_held(keys, idempotency),
         ]
         answer = _answer(idempotency, "tell", str(number))
@@ -481,6 +486,7 @@ class Store:
                     direction,
                     answer,
                     IDEMPOTENCY_TTL_S,
+                    WARM_START,
                 ],
             )
         status = reply[0]
@@ -559,8 +565,11 @@ class Store:
         return [int(i) for i in reply[1:]]
 
     def pending_count(self, keys: StudyKeys) -> int:
-        with self._guard():
-            return int(self.client.zcard(keys.pending))
+        """Configurations waiting to be handed out: retries, enqueued ones, a warm start's."""
+        with self._guard(), self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.pending)
+            pipe.llen(keys.warm)
+            return sum(int(n) for n in pipe.execute())
 
     def set_paused(self, keys: StudyKeys, paused: bool) -> None:
         self._set_study_field(keys, "paused", "1" if paused else "0")
@@ -696,9 +705,14 @@ class Store:
         ]
 
     def queued(self, keys: StudyKeys, start: int, count: int) -> list[QueuedSlot]:
-        """A page of the configurations waiting to be handed out, in the order they will be."""
+        """A page of the configurations waiting to be handed out: the pending ones in their order,
+        then a warm start's (which alternate with fresh draws, so they come later)."""
         with self._guard():
             slots = self.client.zrange(keys.pending, start, start + count - 1)
+            if len(slots) < count:
+                skip = max(0, start - int(self.client.zcard(keys.pending)))
+                warm = self.client.lrange(keys.warm, skip, skip + count - len(slots) - 1)
+                slots += [f"{_SLOT_LETTERS[SlotKind.ENQUEUED]}{ident}" for ident in warm]
             ids = [slot[1:] for slot in slots if _SLOT_KINDS[slot[0]] is SlotKind.ENQUEUED]
             payloads = dict(zip(ids, self.client.hmget(keys.enqueued, ids), strict=True)) if ids else {}
         out = []

@@ -51,6 +51,15 @@ class WarmStart:
     region: dict[str, Any] | None
 
 
+def warm_report(header: StudyHeader) -> dict[str, Any] | None:
+    """The warm start's report, with whether fresh draws beat its configurations and when."""
+    if header.warm_start is None:
+        return None
+    dropped = header.warm_dropped
+    abandoned = None if dropped is None else {"dropped": dropped.configurations, "after_trial": dropped.after_trial}
+    return {**header.warm_start, "abandoned": abandoned}
+
+
 def warm_note(header: StudyHeader) -> str | None:
     """Level 0's note when a warm start gave it an inherited region."""
     region = header.warm_start.get("region") if header.warm_start else None
@@ -314,7 +323,7 @@ class Studies:
                 "note": header.note,
                 "queued": self.store.pending_count(handle.keys),
                 "points": header.points,
-                "warm_start": header.warm_start,
+                "warm_start": warm_report(header),
             },
         )
 

@@ -5,8 +5,8 @@
 --   finished: <ask JSON> "\n" <result JSON>
 -- The ask JSON's draw fields (params, source, level...) are written by Python and never
 -- re-encoded here (cjson would round floats): ask.lua only appends the asker (t, w) to a prepared
--- draw, as records.ask_record does, and scripts decode it only to read small integer fields:
--- a (attempt), l (level), rf (retry on failure).
+-- draw, as records.ask_record does, and scripts decode it only to read small fields: a (attempt),
+-- l (level), rf (retry on failure), r (retry of) and o (source).
 -- Reservation and pending slots are short strings: f<draw> fresh draw, d<draw> lost grid draw to
 -- hand out again, r<number> retry of that trial's configuration, e<id> enqueued configuration.
 

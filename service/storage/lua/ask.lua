@@ -1,8 +1,8 @@
 -- An ask: hand out a draw prepared ahead when one fits (one round trip), else reserve trial
 -- numbers; Python then computes params and calls commit.lua.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] leases  KEYS[4] reserved  KEYS[5] pending
--- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] configs
--- KEYS[10] idempotency key (optional)
+-- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] configs  KEYS[10] warm
+-- KEYS[11] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] count  ARGV[3] reservation ttl ms  ARGV[4] expiry batch limit
 -- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
@@ -20,7 +20,7 @@
 --    next number, next draw, n, slot, payload, n, slot, payload, ...}
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
-local k_idem = KEYS[10]
+local k_idem = KEYS[11]
 if k_idem then
   local stored = redis.call('GET', k_idem)
   if stored == 'pending' then return {'busy'} end
@@ -53,8 +53,13 @@ local level = redis.call('HGET', k_study, 'level')
 local cursor = tonumber(redis.call('HGET', k_study, 'cursor'))
 local sver = redis.call('HGET', k_study, 'sver')
 
+-- A warm start's configurations alternate with fresh draws, one of them first: the next one is
+-- due while no more of them were handed out than fresh draws (tell.lua drops them once beaten).
+local warm_left = redis.call('LLEN', KEYS[10])
+local warm_handed = warm_left > 0 and tonumber(redis.call('HGET', k_study, 'whanded') or '0') or 0
+
 -- The common case: one trial, nothing to retry or enqueued, and its draw already computed.
-if count == 1 and redis.call('ZCARD', k_pending) == 0 then
+if count == 1 and redis.call('ZCARD', k_pending) == 0 and not (warm_left > 0 and warm_handed <= cursor) then
   local field = sver .. ':' .. seq .. ':' .. cursor
   local prepared = redis.call('HGET', KEYS[8], field)
   if prepared then redis.call('HDEL', KEYS[8], field) end
@@ -92,18 +97,28 @@ for i = 1, #popped, 2 do
   table.insert(payloads, payload)
 end
 
-local fresh = count - #slots
-if fresh > 0 then
+local wanted = count - #slots
+if wanted > 0 then
   local limit = redis.call('HGET', k_study, 'draw_limit')
-  if limit then fresh = math.min(fresh, tonumber(limit) - cursor) end
-  if fresh > 0 then
-    redis.call('HSET', k_study, 'cursor', cursor + fresh)
-    redis.call('HINCRBY', KEYS[7], level .. ':a', fresh)
-    for draw = cursor, cursor + fresh - 1 do
-      table.insert(slots, 'f' .. draw)
+  local room = limit and tonumber(limit) - cursor or wanted
+  local draws, warm_taken = 0, 0
+  for _ = 1, wanted do
+    if warm_left > warm_taken and (warm_handed + warm_taken <= cursor + draws or draws >= room) then
+      local id = redis.call('LPOP', KEYS[10])
+      warm_taken = warm_taken + 1
+      table.insert(slots, 'e' .. id)
+      table.insert(payloads, redis.call('HGET', KEYS[6], id) or '')
+    elseif draws < room then
+      table.insert(slots, 'f' .. (cursor + draws))
       table.insert(payloads, '')
+      draws = draws + 1
     end
   end
+  if draws > 0 then
+    redis.call('HSET', k_study, 'cursor', cursor + draws)
+    redis.call('HINCRBY', KEYS[7], level .. ':a', draws)
+  end
+  if warm_taken > 0 then redis.call('HSET', k_study, 'whanded', warm_handed + warm_taken) end
 end
 if #slots == 0 then
   return {'exhausted', redis.call('HGET', k_study, 'n_running')}
