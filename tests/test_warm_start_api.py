@@ -246,31 +246,32 @@ def test_region_draws_a_share_of_level_zero_inside_the_old_region(api: Any) -> N
     body = {
         "space": BOWL_SPACE,
         "seed": 7,
-        "sampler": {"name": "coarse_to_fine", "initial_trials": 60},
+        "sampler": {"name": "coarse_to_fine", "initial_trials": 40},
         "warm_start": {"from": "old", "top": 0, "region": True, "region_share": 0.5},
     }
     report = put(api, "new", body).get_json()["warm_start"]
+    # Half of a level 0 grown by them: 40 configurations inside the old region, 40 fresh draws.
     assert report["enqueued"] == 0 and report["region"]["share"] == 0.5
+    assert report["region"]["configurations"] == 40
     level0 = levels(api, "new")[0]
     assert "inherited from study 'old'" in level0["note"] and "lr " in level0["note"]
-    # Level 0 itself spans the whole space; only a share of its draws stays in the old region.
+    # Level 0 itself spans the whole space; the inherited region's configurations lie inside it.
     assert level0["box"]["lr"] == {"low": 1e-5, "high": 1.0}
-    drawn = ask(api, "new", 60)
-    assert all(t["level"] == 0 and t["source"] == "coarse_to_fine" for t in drawn)
-    share = sum(inside(t["params"], old_box) for t in drawn) / len(drawn)
-    assert 0.35 <= share <= 0.75  # half inside by design, plus the few whole-space draws that land there
-    # Level 0 grew by the region's draws: 120 trials, so 60 still cover the whole space.
+    drawn = ask(api, "new", 80)
+    assert [t["source"] for t in drawn] == ["warm_start", "coarse_to_fine"] * 40
+    warm, fresh = drawn[::2], drawn[1::2]
+    assert all(inside(t["params"], old_box) for t in warm)
+    assert len({tuple(sorted(t["params"].items())) for t in warm}) == 40
+    assert all(t["level"] == 0 for t in fresh)
+    assert sum(inside(t["params"], old_box) for t in fresh) < 20  # the whole space, mostly outside
     for trial in drawn:
         api.post(
             f"/v1/studies/new/trials/{trial['id']}/tell", json={"state": "complete", "value": bowl(trial["params"])}
         )
-    more = ask(api, "new", 60)
-    assert all(t["level"] == 0 for t in more)
-    for trial in more:
-        api.post(
-            f"/v1/studies/new/trials/{trial['id']}/tell", json={"state": "complete", "value": bowl(trial["params"])}
-        )
-    assert ask(api, "new")[0]["level"] == 1
+    # The old region still holds the optimum: its configurations beat the fresh ones, none dropped.
+    assert api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"] is None
+    # Level 0 is a cold start's 40 draws: the next ask zooms (it is filled at level 0), then level 1.
+    assert [ask(api, "new")[0]["level"] for _ in range(2)] == [0, 1]
 
 
 def test_a_stale_region_is_noticed_and_left(api: Any) -> None:
@@ -284,9 +285,12 @@ def test_a_stale_region_is_noticed_and_left(api: Any) -> None:
 
     run(api, "new", moved, 100)
     found = levels(api, "new")
-    assert found[0]["note"].startswith("the whole space, and 25% of its draws")
-    final = found[-1]["box"]["lr"]
-    # Far from the old region around 1e-3, and reaching to within a decade of the new optimum.
+    assert found[0]["note"].startswith("the whole space, and 6 warm-start configurations")
+    # The top 5 and the region's 6 lost to fresh draws: the rest of them were dropped.
+    abandoned = api.get("/v1/studies/new").get_json()["warm_start"]["abandoned"]
+    assert abandoned is not None and abandoned["dropped"] > 0
+    final = [level for level in found if "restart" not in level["note"]][-1]["box"]["lr"]
+    # The last zoom: far from the old region around 1e-3, and within a decade of the new optimum.
     assert final["low"] > 1e-2 and final["high"] > 0.03
     best = api.get("/v1/studies/new/best").get_json()
     assert abs(math.log10(best["params"]["lr"]) - math.log10(0.3)) < 0.3

@@ -228,7 +228,10 @@ class WarmStartSchema(Strict):
     )
     region = JsonBoolean(
         load_default=False,
-        metadata={"description": "coarse_to_fine: draw a share of level 0 inside its final region, the rest anywhere."},
+        metadata={
+            "description": "coarse_to_fine: a share of level 0 drawn inside its final region, as warm-start "
+            "configurations judged with the top ones; the rest anywhere."
+        },
     )
     region_share = FiniteFloat(
         load_default=DEFAULT_REGION_SHARE,
@@ -513,6 +516,9 @@ def counts_by_param(description: str) -> fields.Dict:
 
 class WarmStartRegionReportSchema(ma.Schema):
     share = fields.Float(required=True, metadata={"description": "The share of level 0 drawn inside it; 0 if none."})
+    configurations = fields.Integer(
+        required=True, metadata={"description": "Warm-start configurations drawn inside it, queued after the top ones."}
+    )
     from_level = fields.Integer(required=True, metadata={"description": "The earlier study's level it ended on."})
     note = fields.String(required=True, metadata={"description": "The inherited region, in words."})
 

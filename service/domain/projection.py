@@ -10,6 +10,7 @@ longer holds is clipped to the nearest bound (a vanished choice is drawn again) 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from scipy.stats import qmc
 
 from .errors import SpaceError
 from .space import CategoricalParam, NumericParam, Param, SearchSpace, _finite, choice_key
@@ -137,6 +139,15 @@ class ProjectedRegion:
 
     box: dict[str, list[float]]
     keep: dict[str, list[int]]
+
+    def draw(self, space: SearchSpace, count: int, seed: int) -> list[dict[str, Any]]:
+        """`count` configurations spread over the region (scrambled Sobol points, from the study's
+        seed so every worker's PUT agrees), in the space's stored form."""
+        if count == 0:
+            return []
+        engine = qmc.Sobol(len(space), scramble=True, rng=np.random.default_rng([seed, 0x5E6]))
+        points = engine.random_base2(max(0, math.ceil(math.log2(count))))[:count]
+        return [space.normalize(space.decode(space.in_region(list(u), self.box, self.keep))) for u in points]
 
     def describe(self, space: SearchSpace) -> str:
         parts = []

@@ -459,6 +459,21 @@ class SearchSpace:
                 values[param.name] = param.from_unit(unit[i])
         return {p.name: values[p.name] for p in self.params if p.name in values}
 
+    def in_region(
+        self, u: Sequence[float], box: Mapping[str, Sequence[float]], keep: Mapping[str, Sequence[int]]
+    ) -> list[float]:
+        """A point of the unit cube mapped into a region: each box's range, each kept choice."""
+        unit = []
+        for i, param in enumerate(self.params):
+            if isinstance(param, CategoricalParam):
+                kept = keep.get(param.name, range(len(param.choices)))
+                choice = kept[min(int(u[i] * len(kept)), len(kept) - 1)]
+                unit.append((choice + 0.5) / len(param.choices))
+            else:
+                low, high = box.get(param.name, (0.0, 1.0))
+                unit.append(low + float(u[i]) * (high - low))
+        return unit
+
     def encode(self, values: Mapping[str, Any]) -> list[float | None]:
         """Params -> unit-cube point; None where a param is inactive."""
         return [p.to_unit(values[p.name]) if p.name in values else None for p in self.params]

@@ -147,12 +147,9 @@ class CoarseToFineSampler(Sampler):
         # costs microseconds, where numpy's SeedSequence cost tens of them on every ask.
         rng = random.Random(f"{self.seed}:{draw.number}:{draw.attempt}")
         if state.level > 0 and rng.random() < self.options["exploration"]:
-            return self.space.decode(self._in_region(_uniform(rng, len(self.space)), bounds, allowed))
+            return self.space.decode(self.space.in_region(_uniform(rng, len(self.space)), bounds, allowed))
         box = {**bounds, **data.get("box", {})}
         keep = {**allowed, **data.get("keep", {})}
-        warm = self._warm_region(rng, state)
-        if warm is not None:
-            box, keep = {**box, **warm["box"]}, {**keep, **warm["keep"]}
         elite = data.get("elite")
         if elite and rng.random() < LOCAL:
             return self.space.decode(self._recombined(rng, elite, box, keep))
@@ -162,40 +159,7 @@ class CoarseToFineSampler(Sampler):
             if draw.attempt
             else self._sobol(state.level, max(draw.index - state.level_start, 0))
         )
-        return self.space.decode(self._in_region(u, box, keep))
-
-    def warm_state(self, region: Mapping[str, Any]) -> dict[str, Any]:
-        """The initial state of a warm start: level 0 grows by the draws the inherited region
-        takes (`region["share"]` of it), so its whole-space draws stay as many as a cold start's."""
-        state = self.initial_state()
-        state["budget"] = math.ceil(state["budget"] / (1 - region["share"]))
-        state["warm"] = dict(region)
-        return state
-
-    @staticmethod
-    def _warm_region(rng: random.Random, state: SamplerState) -> Mapping[str, Any] | None:
-        """The region a warm start inherited from an earlier study, for its share of level 0's
-        draws; the rest cover the whole space, so that a region gone stale loses to them at the
-        first zoom (which looks at every trial) and is left."""
-        warm = state.data.get("warm")
-        if state.level != 0 or warm is None or rng.random() >= warm["share"]:
-            return None
-        return warm
-
-    def _in_region(
-        self, u: Sequence[float] | np.ndarray, box: Mapping[str, Sequence[float]], keep: Mapping[str, Sequence[int]]
-    ) -> list[float]:
-        """A point of the unit cube mapped into a region: each box's range, each kept choice."""
-        unit = []
-        for i, param in enumerate(self.space.params):
-            if isinstance(param, CategoricalParam):
-                kept = keep.get(param.name, range(len(param.choices)))
-                choice = kept[min(int(u[i] * len(kept)), len(kept) - 1)]
-                unit.append((choice + 0.5) / len(param.choices))
-            else:
-                low, high = box.get(param.name, (0.0, 1.0))
-                unit.append(low + float(u[i]) * (high - low))
-        return unit
+        return self.space.decode(self.space.in_region(u, box, keep))
 
     def _recombined(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,7 +19,6 @@ from ..domain.study import Study, StudySpec, check_study_name
 from ..domain.trial import TrialRef, TrialState
 from ..pruners import normalize_pruner
 from ..samplers import Sampler, make_sampler, normalize_sampler
-from ..samplers.coarse_to_fine import CoarseToFineSampler
 from ..storage.keys import StudyKeys
 from ..storage.store import Store
 
@@ -43,12 +43,11 @@ class StudyHandle:
 
 @dataclass(frozen=True)
 class WarmStart:
-    """What a warm start adds to a new study: the report it keeps, the configurations queued
-    first, and the inherited region of level 0 (None: level 0 covers the whole space)."""
+    """What a warm start adds to a new study: the report it keeps and its configurations, best
+    first, then those drawn in the inherited region."""
 
     report: dict[str, Any]
     queued: tuple[dict[str, Any], ...]
-    region: dict[str, Any] | None
 
 
 def warm_report(header: StudyHeader) -> dict[str, Any] | None:
@@ -156,10 +155,7 @@ class Studies:
         state = sampler.initial_state()
         warm = None
         if body.get("warm_start") and self.store.header(name) is None:
-            warm = self._warm_start(name, spec, seed, body["warm_start"])
-            if warm.region is not None:
-                assert isinstance(sampler, CoarseToFineSampler)  # _warm_start refuses a region otherwise
-                state = sampler.warm_state(warm.region)
+            warm = self._warm_start(name, spec, seed, body["warm_start"], sampler)
         stored = self.store.create_study(
             name,
             secrets.token_hex(6),
@@ -182,9 +178,13 @@ class Studies:
                 )
         return self.get(name), stored is None
 
-    def _warm_start(self, name: str, spec: StudySpec, seed: int, options: Mapping[str, Any]) -> WarmStart:
-        """The best configurations of an earlier study projected onto this spec's space, and its
-        final region when asked for (coarse-to-fine only)."""
+    def _warm_start(
+        self, name: str, spec: StudySpec, seed: int, options: Mapping[str, Any], sampler: Sampler
+    ) -> WarmStart:
+        """The best configurations of an earlier study projected onto this spec's space, then, when
+        asked for (coarse-to-fine only), configurations spread over its final region: as many as
+        make `region_share` of a level 0 grown by them, so the whole-space draws of level 0 stay a
+        cold start's. All of them are judged, and dropped once beaten, as one warm start."""
         source_name = options["from"]
         if source_name == name:
             raise InvalidInput("a study cannot warm-start from itself", code="invalid_warm_start")
@@ -215,22 +215,31 @@ class Studies:
             **projected.report,
             "region": None,
         }
-        region = None
+        queued = list(projected.configurations)
         if wants_region:
             share = options.get("region_share", DEFAULT_REGION_SHARE)
             level = header.state.level
             final = source.sampler.region(header.state.data)
             inherited = project_region(final.box, final.keep, old_space, spec.space)
+            drawn: list[dict[str, Any]] = []
             if inherited is None:
                 note = f"the whole space: study {source_name!r} ended on a region this space does not narrow"
             else:
-                region = {"box": inherited.box, "keep": inherited.keep, "share": share}
+                level_zero = sampler.options["initial_trials"]
+                wanted = math.ceil(level_zero / (1 - share)) - level_zero
+                drawn = inherited.draw(spec.space, min(wanted, self.limits.max_enqueue_count - len(queued)), seed)
+                queued += drawn
                 note = (
-                    f"the whole space, and {share:.0%} of its draws inside the region inherited from study "
-                    f"{source_name!r} (its level {level}): {inherited.describe(spec.space)}"
+                    f"the whole space, and {len(drawn)} warm-start configurations inside the region inherited "
+                    f"from study {source_name!r} (its level {level}): {inherited.describe(spec.space)}"
                 )
-            report["region"] = {"share": share if region else 0.0, "from_level": level, "note": note}
-        return WarmStart(report, projected.configurations, region)
+            report["region"] = {
+                "share": share if drawn else 0.0,
+                "configurations": len(drawn),
+                "from_level": level,
+                "note": note,
+            }
+        return WarmStart(report, tuple(queued))
 
     def _handle_from(self, header: StudyHeader) -> StudyHandle:
         spec = StudySpec.from_dict(header.spec)
