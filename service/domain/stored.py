@@ -26,6 +26,15 @@ class SamplerState:
 
 
 @dataclass(frozen=True)
+class Advanced:
+    """A level change this caller made: the new level's state, and the trial number the next ask
+    takes if nothing intervenes (its draw is the level's first, at `level_start`)."""
+
+    state: SamplerState
+    next_number: int
+
+
+@dataclass(frozen=True)
 class ReportPlan:
     """What report.lua needs for one report: its mode, parameters and the rungs the step reached."""
 
@@ -164,14 +173,32 @@ class Replay:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A draw computed ahead for the ask that takes this trial number and draw index at this
-    sampler state version; ask.lua hands it out without Python."""
+class JudgePoint:
+    """A level's asked and finished trial counts from which its sampler may move the study to a
+    new level; below either, every ask of the level may take a draw prepared ahead."""
 
-    version: int
+    asked: int
+    done: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A draw computed ahead for the ask that takes this trial number and draw index."""
+
     number: int
     index: int
     draw: DrawRecord
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Draws computed ahead at one sampler state version, with that level's judge point (None
+    when the sampler never moves): ask.lua hands them out without Python while the level is
+    below its judge point, or while another ask is judging it."""
+
+    version: int
+    judge: JudgePoint | None
+    draws: tuple[Prepared, ...]
 
 
 @dataclass(frozen=True)
@@ -243,6 +270,10 @@ class Reserved:
     next_number: int  # the trial number and draw index the next ask takes if nothing intervenes
     next_draw: int
     slots: tuple[Slot, ...]
+    # The level may be judgeable and no other ask is judging it: call the sampler's `advance`.
+    judge: bool = True
+    # No draws of this state version are prepared ahead or being prepared: prepare them.
+    prepare: bool = True
 
 
 AskReply = Handed | Replayed | Resumed | Reserved

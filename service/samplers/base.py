@@ -15,10 +15,20 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from ..domain.space import SearchSpace
-from ..domain.stored import SamplerState
+from ..domain.stored import JudgePoint, SamplerState
 from ..domain.study import Direction
 
-__all__ = ["Advance", "Draw", "Region", "RegionEdit", "Sampler", "SamplerState", "Scored", "TopLoader"]
+__all__ = [
+    "Advance",
+    "Draw",
+    "JudgePoint",
+    "Region",
+    "RegionEdit",
+    "Sampler",
+    "SamplerState",
+    "Scored",
+    "TopLoader",
+]
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,15 @@ class Sampler(ABC):
         return None
 
     def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
-        """Called after each reservation with the level's asked and finished counts (this
-        reservation included): a new level's state, or None to stay. The default never moves."""
+        """Called after a reservation that reached the level's judge point, with the level's asked
+        and finished counts (this reservation included): a new level's state, or None to stay.
+        The default never moves."""
         return None
 
-    def settled(self, state: SamplerState, index: int) -> bool:
-        """True when the ask that takes draw `index` (alone) can never move the study to a new
-        level: such a draw may be prepared ahead and handed out without calling `advance`."""
-        return True
+    def judged_at(self, state: SamplerState) -> JudgePoint | None:
+        """The asked and finished counts of this level from which `advance` may move it (None:
+        never). Below either, ask.lua hands out draws prepared ahead without calling `advance`."""
+        return None
 
     def region(self, data: Mapping[str, Any]) -> Region:
         """The region a level with this shared state draws from. The default: the whole space."""

@@ -32,7 +32,7 @@ from scipy.stats import qmc
 
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
-from .base import Advance, Draw, Region, RegionEdit, Sampler, SamplerState, Scored, TopLoader
+from .base import Advance, Draw, JudgePoint, Region, RegionEdit, Sampler, SamplerState, Scored, TopLoader
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -191,11 +191,15 @@ class CoarseToFineSampler(Sampler):
 
     # -- zooming -----------------------------------------------------------------------------
 
+    def judged_at(self, state: SamplerState) -> JudgePoint:
+        # The level is full once its budget is asked; it is judged once half of it has finished.
+        budget = state.data["budget"]
+        return JudgePoint(asked=budget, done=math.ceil(budget / 2))
+
     def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
         data = state.data
-        budget = data["budget"]
-        # The level is full once its budget is asked; it is judged once half of it has finished.
-        if asked < budget or done < math.ceil(budget / 2):
+        judge = self.judged_at(state)
+        if asked < judge.asked or done < judge.done:
             return None
         seen = data["before"] + asked
         k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
@@ -234,10 +238,6 @@ class CoarseToFineSampler(Sampler):
             box={**data.get("bounds", {}), **data.get("box", {})},
             keep={**data.get("allowed", {}), **data.get("keep", {})},
         )
-
-    def settled(self, state: SamplerState, index: int) -> bool:
-        # A level's asked count is its draws since level_start; `advance` waits for the budget.
-        return index - state.level_start + 1 < state.data["budget"]
 
     def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any]:
         """A new level with one param limited by hand: its range (a pin when low == high) or its

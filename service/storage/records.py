@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..domain.importance import Importance, ParamImportance
-from ..domain.stored import DrawRecord, PortableTrial, RegionRecord, StoredTrial
+from ..domain.stored import DrawRecord, JudgePoint, PortableTrial, RegionRecord, StoredTrial
 from ..domain.trial import Outcome, TrialState
 
 ENQUEUED = "enqueued"  # the source of a configuration queued by hand
@@ -94,6 +94,12 @@ def config_mark(draw: DrawRecord, *, fresh: bool) -> str:
 def prepared_draw(draw: DrawRecord) -> str:
     """A draw prepared ahead as ask.lua reads it: `<fingerprint> <draw members>`."""
     return f"{config_fingerprint(draw.packed)} {draw_members(draw)}"
+
+
+def judge_record(version: int, judge: JudgePoint | None) -> str:
+    """A level's judge point as ask.lua reads it: `<version> <asked> <done>`, or `<version>`
+    alone for a level its sampler never moves."""
+    return f"{version}" if judge is None else f"{version} {judge.asked} {judge.done}"
 
 
 def ask_record(draw: DrawRecord, *, worker: str | None, asked_ms: int) -> str:

@@ -20,6 +20,8 @@ from ..domain.errors import (
 )
 from ..domain.importance import Importance
 from ..domain.stored import (
+    Advanced,
+    Ahead,
     AlreadyTold,
     AskReply,
     CommitReply,
@@ -31,7 +33,6 @@ from ..domain.stored import (
     ImportChunk,
     LevelRow,
     PortableTrial,
-    Prepared,
     QueuedSlot,
     Recorded,
     RegionRecord,
@@ -75,6 +76,7 @@ from .records import (
     encode_record,
     encode_region,
     encode_spec,
+    judge_record,
     prepared_draw,
     region_members,
     result_members,
@@ -86,6 +88,9 @@ RESERVATION_MS = 60_000  # an ask commits within milliseconds; a minute means it
 # How long a retry with the same Idempotency-Key waits (409 request_in_progress) for the first
 # attempt: that attempt answers in milliseconds, so after this its process is taken for dead.
 PENDING_MS = 10_000
+# How long an ask's claim to judge a level, or to prepare its draws, keeps other asks from doing
+# the same: the claimer is done in milliseconds, so past this it is taken for dead.
+CLAIM_MS = 2_000
 IDEMPOTENCY_TTL_S = 86_400  # a retried request gets its first answer for a day
 SWEEP_BATCH = 500
 WARM_START = "warm_start"  # the source of a configuration a warm start carried over from an earlier study
@@ -319,6 +324,7 @@ class Store:
                     PENDING_MS,
                     _answer(idempotency, "ask"),  # ask.lua appends the trial number
                     IDEMPOTENCY_TTL_S,
+                    CLAIM_MS,
                 ],
             )
         status = reply[0]
@@ -336,7 +342,9 @@ class Store:
                 level_done=int(reply[7]),
                 next_number=int(reply[9]),
                 next_draw=int(reply[10]),
-                slots=tuple(_slot(*reply[i : i + 3]) for i in range(11, len(reply), 3)),
+                judge=reply[11] == "1",
+                prepare=reply[12] == "1",
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(13, len(reply), 3)),
             )
         if status == "resumed":
             return Resumed(tuple(int(n) for n in reply[2:]))
@@ -378,10 +386,11 @@ class Store:
         asked_ms: int,
         lease_ms: int,
         idempotency: Idempotency | None,
-        prepared: Sequence[Prepared] = (),
+        ahead: Ahead | None = None,
     ) -> CommitReply:
-        """Store asked trials and replace the prepared draws (when given): `Committed`, or,
-        storing nothing, `Repeated` with the fresh draws whose configuration some trial has."""
+        """Store asked trials and replace the prepared draws (when given, and the study is still at
+        their version): `Committed`, or, storing nothing, `Repeated` with the fresh draws whose
+        configuration some trial has."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -393,7 +402,15 @@ class Store:
             *_held(keys, idempotency),
         ]
         answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
-        args: list[Any] = [keys.uid, lease_ms, answer, IDEMPOTENCY_TTL_S, len(asked)]
+        args: list[Any] = [
+            keys.uid,
+            lease_ms,
+            answer,
+            IDEMPOTENCY_TTL_S,
+            "" if ahead is None else ahead.version,
+            "" if ahead is None else judge_record(ahead.version, ahead.judge),
+            len(asked),
+        ]
         for filled in asked:
             args.extend(
                 (
@@ -402,8 +419,9 @@ class Store:
                     ask_record(filled.draw, worker=worker, asked_ms=asked_ms),
                 )
             )
-        for ahead in prepared:
-            args.extend((f"{ahead.version}:{ahead.number}:{ahead.index}", prepared_draw(ahead.draw)))
+        if ahead is not None:
+            for prepared in ahead.draws:
+                args.extend((f"{ahead.version}:{prepared.number}:{prepared.index}", prepared_draw(prepared.draw)))
         with self._guard():
             reply = self.scripts.commit(keys=script_keys, args=args)
         if reply[0] == "gone":
@@ -414,19 +432,28 @@ class Store:
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> SamplerState | None:
-        """Compare-and-set the sampler state to the region's: the new level's state when this
-        call moved the study there, None when another caller moved it first."""
+    def advance(
+        self, keys: StudyKeys, version: int, region: RegionRecord, *, preparing: bool = False
+    ) -> Advanced | None:
+        """Compare-and-set the sampler state to the region's: the new level when this call moved
+        the study there, None when another caller moved it first. `preparing`: the caller will
+        commit the new level's first draws, so racing asks leave them to it for a while."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
-                args=[keys.uid, version, encode_json(region.state), region_members(region)],
+                args=[
+                    keys.uid,
+                    version,
+                    encode_json(region.state),
+                    region_members(region),
+                    CLAIM_MS if preparing else 0,
+                ],
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
         if reply[0] != "advanced":
             return None
-        return SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state)
+        return Advanced(SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state), int(reply[4]))
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""

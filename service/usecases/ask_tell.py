@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..config import Limits
 from ..domain.errors import Conflict, InvalidInput, StorageUnavailable
 from ..domain.stored import (
+    Ahead,
     AlreadyTold,
     CommitReply,
     DrawRecord,
@@ -42,6 +43,16 @@ REPEAT = "repeat"  # the source of a trial whose region had no configuration lef
 # Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
 # in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
 PREPARE_AHEAD = 16
+
+
+@dataclass(frozen=True)
+class _From:
+    """Where the draws prepared ahead start: the state they are drawn at, and the trial number
+    and draw index of the next ask."""
+
+    state: SamplerState
+    number: int
+    index: int
 
 
 @dataclass(frozen=True)
@@ -133,10 +144,10 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
-        ahead = self._advance(handle, reserved)
+        start = self._advance(handle, reserved)
         seen: set[str] = set()
         choices = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
-        prepared = [] if ahead is None else self._prepare(handle, reserved, ahead)
+        ahead = None if start is None else self._prepare(handle, start)
 
         def commit() -> CommitReply:
             return self.store.commit(
@@ -146,7 +157,7 @@ class AskTell:
                 asked_ms=reserved.now_ms,
                 lease_ms=lease_ms,
                 idempotency=idempotency,
-                prepared=prepared,
+                ahead=ahead,
             )
 
         reply, rounds = commit(), 0
@@ -179,11 +190,12 @@ class AskTell:
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reserved) -> SamplerState | None:
-        """Let the sampler move to a new level; the compare-and-set makes one racing ask win.
-        Returns the state the next asks draw from: the reservation's when the level stays, the
-        new level's when this ask moved it, None when a racing ask moved it first (this process
-        does not know that level's start, so it prepares nothing).
+    def _advance(self, handle: StudyHandle, reserved: Reserved) -> _From | None:
+        """Let the sampler move to a new level when ask.lua says it may; the compare-and-set
+        makes one racing ask win. Returns where the draws this ask prepares start: after the
+        reservation at its own level when the level stays, the new level's first draw when this
+        ask moved it; None when there is nothing to prepare (another ask prepares this version's
+        draws, or a racing ask moved the level first and prepares the new one's).
 
         This reservation was counted at its own level and is filled with that level's state.
         """
@@ -194,28 +206,33 @@ class AskTell:
             # Only the unit point and the value: no Trial is built for the k trials a zoom reads.
             return [Scored(space.encode(space.unpack(s.draw.packed)), s.value) for s in best if s.value is not None]
 
+        stay = _From(reserved.state, reserved.next_number, reserved.next_draw) if reserved.prepare else None
+        if not reserved.judge:
+            return stay
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
         if move is None:
-            return reserved.state
+            return stay
         region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)
-        zoomed = self.store.advance(handle.keys, reserved.state.version, region)
-        if zoomed is not None:
-            ZOOMS.inc()
-        return zoomed
+        zoomed = self.store.advance(handle.keys, reserved.state.version, region, preparing=True)
+        if zoomed is None:
+            return None
+        ZOOMS.inc()
+        return _From(zoomed.state, zoomed.next_number, zoomed.state.level_start)
 
-    def _prepare(self, handle: StudyHandle, reserved: Reserved, state: SamplerState) -> list[Prepared]:
-        """The draws the next asks will take from `state` if nothing intervenes, as far as the
-        sampler's level cannot change on the way. After a zoom they are the new level's first
-        draws, so the ask after a zoom is a single round trip too."""
-        sampler = handle.sampler
+    def _prepare(self, handle: StudyHandle, start: _From) -> Ahead:
+        """The draws the next asks will take from `start` if nothing intervenes; ask.lua hands
+        them out until the level reaches its judge point. After a zoom they are the new level's
+        first draws, so the ask after a zoom is a single round trip too."""
+        sampler, state = handle.sampler, start.state
         size = sampler.size()
-        prepared = []
-        for ahead in range(PREPARE_AHEAD):
-            number, index = reserved.next_number + ahead, reserved.next_draw + ahead
-            if (size is not None and index >= size) or not sampler.settled(state, index):
-                break
-            prepared.append(Prepared(state.version, number, index, _drawn(handle, Draw(number, index), state)))
-        return prepared
+        count = PREPARE_AHEAD if size is None else max(0, min(PREPARE_AHEAD, size - start.index))
+        draws = tuple(
+            Prepared(number, index, _drawn(handle, Draw(number, index), state))
+            for number, index in zip(
+                range(start.number, start.number + count), range(start.index, start.index + count), strict=True
+            )
+        )
+        return Ahead(state.version, sampler.judged_at(state), draws)
 
     def _fill(self, handle: StudyHandle, reserved: Reserved, slot: Slot, seen: set[str]) -> _Choice:
         if slot.retried is not None:

@@ -8,6 +8,12 @@
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
 -- ARGV[10] idempotency answer prefix (the trial number completes it)
 -- ARGV[11] seconds an idempotency answer is kept
+-- ARGV[12] ms a claim to judge a level or to prepare draws holds (its claimer may have died)
+-- Study fields read here: `judge` "<version> <asked> <done>" (commit.lua), the counts from which
+-- the level of that state version may move ("<version>" alone: it never moves); `jclaim` and
+-- `pclaim` "<version> <until ms>", an ask judging that level or preparing its draws right now.
+-- A prepared draw is handed out while the level is below its judge point, or while another ask
+-- holds the claim to judge it: only the ask that can move the level pays two round trips.
 -- Returns one of:
 --   {'gone'}                         no study with this uid
 --   {'replay', stored}               the idempotency key already has an answer
@@ -17,7 +23,10 @@
 --   {'resumed', now, n1, n2, ...}    the worker's own running trials, leases renewed
 --   {'handed', expired, deadline, n, record}   a prepared draw, stored and leased
 --   {'ok', now, level, version, level_start, state JSON, level asked, level done, expired,
---    next number, next draw, n, slot, payload, n, slot, payload, ...}
+--    next number, next draw, judge, prepare, n, slot, payload, n, slot, payload, ...}
+--   judge '1': the level may be judgeable and this ask holds the claim (or the judge point is
+--   unknown): Python asks its sampler whether to move. prepare '1': no draw of this version is
+--   prepared for the next ask nor being prepared, and this ask holds the claim to prepare them.
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
 local k_idem = KEYS[11]
@@ -52,6 +61,33 @@ end
 local level = redis.call('HGET', k_study, 'level')
 local cursor = tonumber(redis.call('HGET', k_study, 'cursor'))
 local sver = redis.call('HGET', k_study, 'sver')
+local claim_ms = tonumber(ARGV[12])
+
+-- True when the study field `name` holds a claim on this state version that has not run out.
+local function claimed(name)
+  local claim = redis.call('HGET', k_study, name)
+  if not claim then return false end
+  local version, deadline = string.match(claim, '^(%d+) (%d+)$')
+  return version == sver and now < tonumber(deadline)
+end
+
+local function claim(name)
+  redis.call('HSET', k_study, name, sver .. ' ' .. (now + claim_ms))
+end
+
+-- '1' when Python must ask the sampler whether to move, once the level holds `asked` trials:
+-- the judge point is unknown, or reached and no other ask is judging (this one then claims it).
+local function judge_verdict(asked)
+  local record = redis.call('HGET', k_study, 'judge')
+  local version, at_asked, at_done = string.match(record or '', '^(%d+) ?(%d*) ?(%d*)$')
+  if version ~= sver then return '1' end
+  if at_asked == '' or asked < tonumber(at_asked) then return '0' end
+  if tonumber(redis.call('HGET', KEYS[7], level .. ':d') or '0') < tonumber(at_done) then return '0' end
+  if claimed('jclaim') then return '0' end
+  claim('jclaim')
+  return '1'
+end
+local judge
 
 -- A warm start's configurations alternate with fresh draws, one of them first: the next one is
 -- due while no more of them were handed out than fresh draws (tell.lua drops them once beaten).
@@ -66,7 +102,8 @@ if count == 1 and redis.call('ZCARD', k_pending) == 0 and not (warm_left > 0 and
   -- "<fingerprint> <draw fields>": a draw whose configuration was handed out meanwhile (by a
   -- batch, an enqueued one) is not handed again; the reservation below lets Python draw anew.
   local space = prepared and string.find(prepared, ' ', 1, true)
-  if space and redis.call('SADD', KEYS[9], string.sub(prepared, 1, space - 1)) == 1 then
+  if space then judge = judge_verdict(tonumber(redis.call('HGET', KEYS[7], level .. ':a') or '0') + 1) end
+  if space and judge == '0' and redis.call('SADD', KEYS[9], string.sub(prepared, 1, space - 1)) == 1 then
     local fields = string.sub(prepared, space + 1)
     redis.call('HSET', k_study, 'cursor', cursor + 1, 'seq', seq + 1)
     redis.call('HINCRBY', k_study, 'n_running', 1)
@@ -126,10 +163,18 @@ end
 local first = redis.call('HINCRBY', k_study, 'seq', #slots) - #slots
 if k_idem then redis.call('SET', k_idem, 'pending', 'PX', tonumber(ARGV[9])) end
 
+local asked = tonumber(redis.call('HGET', KEYS[7], level .. ':a') or '0')
+local next_number, next_draw = first + #slots, redis.call('HGET', k_study, 'cursor')
+-- A draw the fast path found but could not hand out leaves `judge` decided ('1'): this ask claimed.
+if judge ~= '1' then judge = judge_verdict(asked) end
+local prepare = '0'
+if redis.call('HEXISTS', KEYS[8], sver .. ':' .. next_number .. ':' .. next_draw) == 0 and not claimed('pclaim') then
+  claim('pclaim')
+  prepare = '1'
+end
 local out = {'ok', now, level, sver, redis.call('HGET', k_study, 'lstart'),
-  redis.call('HGET', k_study, 'sstate'), redis.call('HGET', KEYS[7], level .. ':a') or '0',
-  redis.call('HGET', KEYS[7], level .. ':d') or '0', expired, first + #slots,
-  redis.call('HGET', k_study, 'cursor')}
+  redis.call('HGET', k_study, 'sstate'), asked, redis.call('HGET', KEYS[7], level .. ':d') or '0',
+  expired, next_number, next_draw, judge, prepare}
 local deadline = now + tonumber(ARGV[3])
 for i, slot in ipairs(slots) do
   local n = first + i - 1

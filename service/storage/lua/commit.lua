@@ -3,17 +3,19 @@
 -- KEYS[6] prepared  KEYS[7] configs  KEYS[8] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] lease ms  ARGV[3] answer to store under the idempotency key
 -- ARGV[4] seconds the answer is kept
--- ARGV[5] how many trials follow; then triples of trial number, config mark and ask JSON (the
+-- ARGV[5] the sampler state version the draws prepared ahead were drawn at ('' when none follow)
+-- ARGV[6] that level's judge point record for ask.lua: "<version> <asked> <done>" or "<version>"
+-- ARGV[7] how many trials follow; then triples of trial number, config mark and ask JSON (the
 -- mark is the params' fingerprint, after a '!' for a fresh draw, which must not repeat one);
 -- then pairs of prepared field and "<fingerprint> <draw fields>", which replace every draw
--- prepared before.
+-- prepared before, unless the study moved past their version meanwhile.
 -- Returns {'ok', deadline, lost number, ...}: lost numbers had their reservation expire first.
 -- {'repeated', number, ...} when fresh draws repeat configurations handed out before: nothing
 -- is stored, the caller draws those again. {'gone'} when the study was deleted meanwhile.
 if redis.call('HGET', KEYS[1], 'uid') ~= ARGV[1] then return {'gone'} end
-local last = 5 + 3 * tonumber(ARGV[5])
+local last = 7 + 3 * tonumber(ARGV[7])
 local repeated, batch = {'repeated'}, {}
-for i = 6, last, 3 do
+for i = 8, last, 3 do
   local mark = ARGV[i + 1]
   local fingerprint = string.gsub(mark, '^!', '')
   -- A fresh draw may repeat neither a stored configuration nor one earlier in this batch.
@@ -26,7 +28,7 @@ if #repeated > 1 then return repeated end
 local deadline = now_ms() + tonumber(ARGV[2])
 local out = {'ok', deadline}
 local stored = 0
-for i = 6, last, 3 do
+for i = 8, last, 3 do
   local n = ARGV[i]
   local slot = redis.call('HGET', KEYS[3], n)
   if slot then
@@ -41,13 +43,16 @@ for i = 6, last, 3 do
   end
 end
 redis.call('HINCRBY', KEYS[1], 'n_running', stored)
-if #ARGV > last then
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'sver') == ARGV[5] then
   -- Draws are pure functions of their field, so whichever process wrote them, they are right;
   -- replacing them all drops the ones an older state version or a used number left behind.
+  -- Draws of a version the study has left would only push out the new level's.
   redis.call('DEL', KEYS[6])
   for i = last + 1, #ARGV, 2 do
     redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
   end
+  redis.call('HSET', KEYS[1], 'judge', ARGV[6])
+  redis.call('HDEL', KEYS[1], 'pclaim')
 end
 if KEYS[8] then
   if #out == 2 then
