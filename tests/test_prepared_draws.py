@@ -3,40 +3,68 @@ is exactly the configuration the reserve-and-commit path would have given."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import random
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from service.storage.scripts import LUA_DIR, source
+
+from .servers import Gunicorn
 from .test_coarse_to_fine_api import SPACE, bowl, levels
+from .test_distinct_configs_gunicorn import all_trials, assert_distinct
 from .test_studies_api import put
 
 SAMPLERS = [{"name": "random"}, {"name": "grid", "n": 4, "shuffle": True}, {"name": "coarse_to_fine"}]
 
 
 @contextmanager
-def client_commands(redis_client: Any, study: str) -> Iterator[list[str]]:
-    """The commands that reach Redis from clients (not from inside scripts) while the block runs,
-    as seen by MONITOR on the server (on a cluster, the node that holds the study)."""
+def client_command_lines(redis_client: Any, study: str) -> Iterator[list[list[str]]]:
+    """The commands, split in words, that reach Redis from clients (not from inside scripts)
+    while the block runs, as seen by MONITOR on the server (on a cluster, the node that holds
+    the study)."""
     server = redis_client
     if hasattr(redis_client, "get_node_from_key"):
         server = redis_client.get_node_from_key(f"hone:{{{study}}}:study").redis_connection
-    seen: list[str] = []
+    for path in LUA_DIR.glob("[a-z]*.lua"):
+        server.script_load(source(path.stem))  # a script's first run is then one EVALSHA, not three commands
+    seen: list[list[str]] = []
     with server.monitor() as monitor:
 
-        def read_until(marker: str) -> list[str]:
+        def read_until(marker: str) -> list[list[str]]:
             server.echo(marker)
             commands = []
             while (command := monitor.next_command())["command"] != f"ECHO {marker}":
                 if command["client_type"] != "lua":
-                    commands.append(command["command"].split()[0])
+                    commands.append(command["command"].split())
             return commands
 
         read_until("start")  # also opens the connection the closing ECHO comes through
         yield seen
         seen += read_until("end")
+
+
+@contextmanager
+def client_commands(redis_client: Any, study: str) -> Iterator[list[str]]:
+    """The names of the commands `client_command_lines` sees."""
+    names: list[str] = []
+    with client_command_lines(redis_client, study) as lines:
+        yield names
+    names += [line[0] for line in lines]
+
+
+def scripts_run(lines: list[list[str]]) -> Counter[str]:
+    """How often each of Hone's Lua scripts ran among these commands, by script name."""
+    names = {hashlib.sha1(source(path.stem).encode()).hexdigest(): path.stem for path in LUA_DIR.glob("[a-z]*.lua")}
+    return Counter(names[line[1]] for line in lines if line[0] == "EVALSHA")
 
 
 def ask(api: Any, study: str, count: int = 1, **body: Any) -> list[dict[str, Any]]:
@@ -118,3 +146,77 @@ def test_the_ask_after_a_zoom_is_one_round_trip_and_draws_from_the_new_level(api
         tell(api, "twin", trial, bowl(trial["params"]))
     batch = ask(api, "twin", 2)  # a batch always reserves and commits
     assert (batch[0]["number"], batch[0]["level"], batch[0]["params"]) == (after["number"], 1, after["params"])
+
+
+def test_asks_past_a_levels_budget_are_one_round_trip_until_it_can_be_judged(api: Any, redis_client: Any) -> None:
+    # Level 0 holds 12 trials; coarse-to-fine judges it once 12 are asked and 6 have finished.
+    put(api, "past", {"space": SPACE, "seed": 4, "sampler": {"name": "coarse_to_fine", "initial_trials": 12}})
+    running = [ask(api, "past")[0] for _ in range(12)]  # the first reserves and prepares the next 16 draws
+    for trial in running[:5]:
+        tell(api, "past", trial, bowl(trial["params"]))
+    with client_commands(redis_client, "past") as asking:
+        past = [ask(api, "past")[0] for _ in range(4)]
+    assert asking == ["EVALSHA"] * 4
+    assert [(t["number"], t["level"]) for t in past] == [(12, 0), (13, 0), (14, 0), (15, 0)]
+    tell(api, "past", running[5], bowl(running[5]["params"]))  # the sixth finishes: the level can be judged
+    with client_command_lines(redis_client, "past") as judging:
+        zooming = ask(api, "past")[0]
+    assert scripts_run(judging) == Counter(ask=1, top=1, advance=1, commit=1)
+    assert zooming["level"] == 0 and [level["level"] for level in levels(api, "past")] == [0, 1]
+    with client_commands(redis_client, "past") as asking:
+        after = ask(api, "past")[0]
+    assert asking == ["EVALSHA"] and after["level"] == 1
+
+
+WORKERS = 8  # concurrent clients, each keeping IN_FLIGHT trials asked and telling a random one
+IN_FLIGHT = 2
+PER_WORKER = 40
+
+
+def _keep_trials_in_flight(url: str, name: str, seed: int) -> None:
+    rng = random.Random(seed)
+    running: list[dict[str, Any]] = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for asked in range(PER_WORKER + IN_FLIGHT):
+            if asked < PER_WORKER:
+                response = http.post(f"/v1/studies/{name}/trials/ask", json={})
+                assert response.status_code == 200, response.text
+                running.append(response.json()["trials"][0])
+            if len(running) > IN_FLIGHT or asked >= PER_WORKER:
+                trial = running.pop(rng.randrange(len(running)))
+                body = {"state": "complete", "value": bowl(trial["params"])}
+                told = http.post(f"/v1/studies/{name}/trials/{trial['id']}/tell", json=body)
+                assert told.status_code == 200, told.text
+
+
+def test_racing_asks_zoom_once_per_level_and_only_once_it_can_be_judged(redis_url: str, redis_client: Any) -> None:
+    # 8 clients on two gunicorn workers keep 24 trials in flight through many 10-trial levels;
+    # each level is judged once 10 are asked and 5 have finished.
+    sampler = {"name": "coarse_to_fine", "initial_trials": 10, "trials_per_level": 10}
+    with Gunicorn({"REDIS_URL": redis_url}, workers=2) as server:
+        created = httpx.put(f"{server.url}/v1/studies/race", json={"space": SPACE, "sampler": sampler, "seed": 7})
+        assert created.status_code == 201, created.text
+        with client_command_lines(redis_client, "race") as commands:
+            clients = [
+                threading.Thread(target=_keep_trials_in_flight, args=(server.url, "race", seed))
+                for seed in range(WORKERS)
+            ]
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join()
+        found = httpx.get(f"{server.url}/v1/studies/race/regions", params={"limit": 1000}).json()["levels"]
+        trials = all_trials(server.url, "race")
+    assert len(trials) == WORKERS * PER_WORKER
+    zooms = len(found) - 1
+    assert zooms >= 10 and [level["level"] for level in found] == list(range(zooms + 1))
+    # Each zoom was decided by one ask: no other read the top trials or tried the compare-and-set.
+    run = scripts_run(commands)
+    assert (run["top"], run["advance"]) == (zooms, zooms)
+    for level, following in itertools.pairwise(found):
+        # The level was full and half of it finished when the next one began.
+        mine = [t for t in trials if t["level"] == level["level"]]
+        asked = [t for t in mine if t["asked_at"] <= following["created_at"]]
+        finished = [t for t in mine if t["finished_at"] <= following["created_at"]]
+        assert len(asked) >= 10 and len(finished) >= 5, (level["level"], len(asked), len(finished))
+    assert_distinct(trials)
