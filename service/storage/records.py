@@ -127,6 +127,11 @@ def decode_draw(ask: Mapping[str, Any]) -> DrawRecord:
     return DrawRecord(ask["p"], ask["o"], ask.get("l"), ask.get("a", 0), ask.get("r"), bool(ask.get("rf")))
 
 
+def decode_stored_draw(record: str) -> DrawRecord:
+    """The draw a stored trial record holds, running or finished."""
+    return decode_draw(json.loads(record.partition("\n")[0]))
+
+
 def decode_retried(ask_text: str, number: int) -> DrawRecord:
     """The draw of trial `number`, as the next attempt at its configuration."""
     ask = json.loads(ask_text)

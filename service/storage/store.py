@@ -26,6 +26,7 @@ from ..domain.stored import (
     AskReply,
     CommitReply,
     Committed,
+    DrawRecord,
     Filled,
     Finished,
     Handed,
@@ -69,6 +70,7 @@ from .records import (
     decode_portable,
     decode_region,
     decode_retried,
+    decode_stored_draw,
     decode_trial,
     encode_enqueued,
     encode_importance,
@@ -662,6 +664,23 @@ class Store:
             for number, record, note, deadline in zip(numbers, reply[0], reply[1], reply[2:], strict=True)
             if record is not None
         ]
+
+    def ranked(self, keys: StudyKeys, direction: str, k: int) -> list[tuple[int, float]]:
+        """Number and value of the k best complete trials, best first (ties as `top` orders them)."""
+        with self._guard():
+            if direction == "maximize":
+                members = self.client.zrevrange(keys.values, 0, k - 1, withscores=True)
+            else:
+                members = self.client.zrange(keys.values, 0, k - 1, withscores=True)
+        return [(int(number), float(value)) for number, value in members]
+
+    def draws(self, keys: StudyKeys, numbers: Sequence[int]) -> dict[int, DrawRecord]:
+        """The draw of each stored trial among these numbers."""
+        if not numbers:
+            return {}
+        with self._guard():
+            records = self.client.hmget(keys.trials, list(numbers))
+        return {n: decode_stored_draw(r) for n, r in zip(numbers, records, strict=True) if r is not None}
 
     def top(self, keys: StudyKeys, direction: str, k: int) -> list[StoredTrial]:
         with self._guard():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import Limits
@@ -43,6 +46,37 @@ REPEAT = "repeat"  # the source of a trial whose region had no configuration lef
 # Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
 # in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
 PREPARE_AHEAD = 16
+
+
+# Unit points of top trials one process keeps: a zoom reads the best trials again, most of them
+# the same as at the last zoom, and decoding and encoding them all cost more than its draws.
+UNIT_CACHE = 16_384
+
+
+class _Units:
+    """Unit-cube points of stored trials by incarnation and number. A trial's params never change
+    once stored, so a point once encoded stays right; the least recently used are dropped."""
+
+    def __init__(self, limit: int) -> None:
+        self._points: OrderedDict[tuple[str, int], Sequence[float | None]] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def known(self, uid: str, numbers: Sequence[int]) -> dict[int, Sequence[float | None]]:
+        with self._lock:
+            found = {}
+            for number in numbers:
+                point = self._points.get((uid, number))
+                if point is not None:
+                    self._points.move_to_end((uid, number))
+                    found[number] = point
+            return found
+
+    def add(self, uid: str, number: int, point: Sequence[float | None]) -> None:
+        with self._lock:
+            self._points[(uid, number)] = point
+            while len(self._points) > self._limit:
+                self._points.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -85,6 +119,7 @@ class AskTell:
         self.studies = studies
         self.store = store
         self.limits = limits
+        self._units = _Units(UNIT_CACHE)
 
     # -- ask ---------------------------------------------------------------------------------
 
@@ -202,9 +237,13 @@ class AskTell:
         space = handle.spec.space
 
         def top(k: int) -> list[Scored]:
-            best = self.store.top(handle.keys, handle.spec.direction.value, k)
-            # Only the unit point and the value: no Trial is built for the k trials a zoom reads.
-            return [Scored(space.encode(space.unpack(s.draw.packed)), s.value) for s in best if s.value is not None]
+            ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k)
+            # Only the unit point and the value, and only trials this process has not encoded before.
+            points = self._units.known(handle.uid, [number for number, _ in ranked])
+            for number, draw in self.store.draws(handle.keys, [n for n, _ in ranked if n not in points]).items():
+                points[number] = space.encode(space.unpack(draw.packed))
+                self._units.add(handle.uid, number, points[number])
+            return [Scored(points[number], value) for number, value in ranked if number in points]
 
         stay = _From(reserved.state, reserved.next_number, reserved.next_draw) if reserved.prepare else None
         if not reserved.judge:
