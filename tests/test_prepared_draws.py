@@ -151,13 +151,15 @@ def test_the_ask_after_a_zoom_is_one_round_trip_and_draws_from_the_new_level(api
 def test_asks_past_a_levels_budget_are_one_round_trip_until_it_can_be_judged(api: Any, redis_client: Any) -> None:
     # Level 0 holds 12 trials; coarse-to-fine judges it once 12 are asked and 6 have finished.
     put(api, "past", {"space": SPACE, "seed": 4, "sampler": {"name": "coarse_to_fine", "initial_trials": 12}})
-    running = [ask(api, "past")[0] for _ in range(12)]  # the first reserves and prepares the next 16 draws
+    # The first ask reserves and prepares the draws the level will likely take (its 12, less
+    # itself); the 13th, past the budget, finds none left and prepares more.
+    running = [ask(api, "past")[0] for _ in range(13)]
     for trial in running[:5]:
         tell(api, "past", trial, bowl(trial["params"]))
     with client_commands(redis_client, "past") as asking:
         past = [ask(api, "past")[0] for _ in range(4)]
     assert asking == ["EVALSHA"] * 4
-    assert [(t["number"], t["level"]) for t in past] == [(12, 0), (13, 0), (14, 0), (15, 0)]
+    assert [(t["number"], t["level"]) for t in past] == [(13, 0), (14, 0), (15, 0), (16, 0)]
     tell(api, "past", running[5], bowl(running[5]["params"]))  # the sixth finishes: the level can be judged
     with client_command_lines(redis_client, "past") as judging:
         zooming = ask(api, "past")[0]

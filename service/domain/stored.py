@@ -274,6 +274,7 @@ class Reserved:
     judge: bool = True
     # No draws of this state version are prepared ahead or being prepared: prepare them.
     prepare: bool = True
+    running: int = 0  # the study's running trials: how many asks may race the next ones
 
 
 AskReply = Handed | Replayed | Resumed | Reserved

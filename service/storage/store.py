@@ -346,7 +346,8 @@ class Store:
                 next_draw=int(reply[10]),
                 judge=reply[11] == "1",
                 prepare=reply[12] == "1",
-                slots=tuple(_slot(*reply[i : i + 3]) for i in range(13, len(reply), 3)),
+                running=int(reply[13] or 0),
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(14, len(reply), 3)),
             )
         if status == "resumed":
             return Resumed(tuple(int(n) for n in reply[2:]))

@@ -44,8 +44,14 @@ MAX_REDRAWS = 32  # a batch with more duplicates than this comes from a space to
 COMMIT_ROUNDS = 4
 REPEAT = "repeat"  # the source of a trial whose region had no configuration left that no trial had
 # Draws computed ahead by an ask that had to reserve: the next asks of one trial each take them
-# in a single Redis round trip, so only about one ask in PREPARE_AHEAD + 1 needs two.
+# in a single Redis round trip. While they are computed, every ask needs two round trips, and the
+# more trials run the more such asks race a preparation: so PREPARE_AHEAD, plus two for each
+# running trial, up to PREPARE_MAX. A level its sampler will judge gets no more than the asks it
+# is likely to see (its judge point's asked count, plus the running trials that delay the
+# finished count), at least PREPARE_MIN: draws past that belong to a level already left.
 PREPARE_AHEAD = 16
+PREPARE_MAX = 64
+PREPARE_MIN = 8
 
 
 # Unit points of top trials one process keeps: a zoom reads the best trials again, most of them
@@ -87,6 +93,8 @@ class _From:
     state: SamplerState
     number: int
     index: int
+    asked: int  # trials of the state's level asked so far
+    running: int
 
 
 @dataclass(frozen=True)
@@ -245,7 +253,11 @@ class AskTell:
                 self._units.add(handle.uid, number, points[number])
             return [Scored(points[number], value) for number, value in ranked if number in points]
 
-        stay = _From(reserved.state, reserved.next_number, reserved.next_draw) if reserved.prepare else None
+        stay = None
+        if reserved.prepare:
+            stay = _From(
+                reserved.state, reserved.next_number, reserved.next_draw, reserved.level_asked, reserved.running
+            )
         if not reserved.judge:
             return stay
         move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
@@ -256,22 +268,26 @@ class AskTell:
         if zoomed is None:
             return None
         ZOOMS.inc()
-        return _From(zoomed.state, zoomed.next_number, zoomed.state.level_start)
+        return _From(zoomed.state, zoomed.next_number, zoomed.state.level_start, 0, reserved.running)
 
     def _prepare(self, handle: StudyHandle, start: _From) -> Ahead:
         """The draws the next asks will take from `start` if nothing intervenes; ask.lua hands
         them out until the level reaches its judge point. After a zoom they are the new level's
         first draws, so the ask after a zoom is a single round trip too."""
         sampler, state = handle.sampler, start.state
-        size = sampler.size()
-        count = PREPARE_AHEAD if size is None else max(0, min(PREPARE_AHEAD, size - start.index))
+        judge = sampler.judged_at(state)
+        count = min(PREPARE_MAX, PREPARE_AHEAD + 2 * start.running)
+        if judge is not None:
+            count = min(count, max(PREPARE_MIN, judge.asked + start.running - start.asked))
+        if (size := sampler.size()) is not None:
+            count = max(0, min(count, size - start.index))
         draws = tuple(
             Prepared(number, index, _drawn(handle, Draw(number, index), state))
             for number, index in zip(
                 range(start.number, start.number + count), range(start.index, start.index + count), strict=True
             )
         )
-        return Ahead(state.version, sampler.judged_at(state), draws)
+        return Ahead(state.version, judge, draws)
 
     def _fill(self, handle: StudyHandle, reserved: Reserved, slot: Slot, seen: set[str]) -> _Choice:
         if slot.retried is not None:

@@ -23,10 +23,11 @@
 --   {'resumed', now, n1, n2, ...}    the worker's own running trials, leases renewed
 --   {'handed', expired, deadline, n, record}   a prepared draw, stored and leased
 --   {'ok', now, level, version, level_start, state JSON, level asked, level done, expired,
---    next number, next draw, judge, prepare, n, slot, payload, n, slot, payload, ...}
+--    next number, next draw, judge, prepare, running, n, slot, payload, n, slot, payload, ...}
 --   judge '1': the level may be judgeable and this ask holds the claim (or the judge point is
 --   unknown): Python asks its sampler whether to move. prepare '1': no draw of this version is
 --   prepared for the next ask nor being prepared, and this ask holds the claim to prepare them.
+--   running: the study's running trials, before this reservation is stored.
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
 local k_idem = KEYS[11]
@@ -174,7 +175,7 @@ if redis.call('HEXISTS', KEYS[8], sver .. ':' .. next_number .. ':' .. next_draw
 end
 local out = {'ok', now, level, sver, redis.call('HGET', k_study, 'lstart'),
   redis.call('HGET', k_study, 'sstate'), asked, redis.call('HGET', KEYS[7], level .. ':d') or '0',
-  expired, next_number, next_draw, judge, prepare}
+  expired, next_number, next_draw, judge, prepare, redis.call('HGET', k_study, 'n_running')}
 local deadline = now + tonumber(ARGV[3])
 for i, slot in ipairs(slots) do
   local n = first + i - 1
