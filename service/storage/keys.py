@@ -8,7 +8,9 @@ swept in the background.
 hone:studies                    zset   name -> created time (ms); the only key outside a study's slot
 hone:{S}:study                  hash   uid, spec, created, seed, paused, seq, cursor, level, sampler
                                        state, draw limit, n_<state> counts, a warm start's report and
-                                       its judging (whanded, wtold, wbest, fbest, wjudge, wdrop)
+                                       its judging (whanded, wtold, wbest, fbest, wjudge, wdrop), the
+                                       level's judge point (judge) and the claims to judge it or to
+                                       prepare its draws (jclaim, pclaim), each for one state version
 hone:{S}:<uid>:trials           hash   number -> record: ask JSON, then "\\n" + result JSON once finished
 hone:{S}:<uid>:values           zset   number -> value of every complete trial (best, top-k, order)
 hone:{S}:<uid>:leases           zset   number -> lease deadline (ms) of running trials and reservations
