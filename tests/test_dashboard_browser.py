@@ -609,8 +609,8 @@ def test_a_warm_started_study_opens_the_compare_page_on_old_against_new(browser:
         assert http.put(f"{study.url}/v1/studies/{name}", json=body).status_code == 201
         for _ in range(30):
             trial = http.post("trials/ask", json={}).json()["trials"][0]
-            value = objective(trial["params"])
-            assert http.post(f"trials/{trial['id']}/tell", json={"state": "complete", "value": value}).status_code == 200
+            told = {"state": "complete", "value": objective(trial["params"])}
+            assert http.post(f"trials/{trial['id']}/tell", json=told).status_code == 200
     open_study_page(browser, study, name)
     link = browser.find_element(By.ID, "warm-compare")
     assert link.text == f"compare {OLD} with {name}"
