@@ -190,6 +190,34 @@ def test_a_zoom_keeps_a_box_around_each_of_two_basins_and_draws_inside_both(api:
     assert min(two_basins(t["params"]) for t in trials if t["params"]["lr"] > ridge) < 0.05
 
 
+def test_a_hand_edit_limits_every_basin_and_drops_one_outside_it(api: Any) -> None:
+    put(api, "two", {"space": SPACE[:2], "seed": 3})
+    run(api, "two", two_basins, 36)
+    split = levels(api, "two")[-1]
+    ridge = math.sqrt(BASINS[0][0] * BASINS[1][0])
+    assert len(split["basins"]) == 1 and side(split["box"], ridge) != side(split["basins"][0], ridge)
+    study_id = api.get("/v1/studies/two").get_json()["id"]
+
+    def edit(**change: Any) -> dict[str, Any]:
+        response = api.post("/v1/studies/two/regions", json={"study_id": study_id, **change})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    # Limits that take in both basins leave both as they were.
+    beta = [min(box["beta"]["low"] for box in boxes(split)), max(box["beta"]["high"] for box in boxes(split))]
+    both = edit(param="lr", low=1e-5, high=1.0)
+    assert both["basins"] == split["basins"] and both["box"]["lr"] == {"low": 1e-5, "high": 1.0}
+    assert edit(param="beta", low=beta[0], high=beta[1])["basins"] == split["basins"]
+    # Limits on the main basin's side of the ridge only: the other basin is dropped.
+    main_side = edit(param="lr", low=split["box"]["lr"]["low"], high=split["box"]["lr"]["high"])
+    assert main_side["basins"] == []
+    run(api, "two", two_basins, 5)
+    assert all(
+        split["box"]["lr"]["low"] <= t["params"]["lr"] <= split["box"]["lr"]["high"]
+        for t in api.get("/v1/studies/two/trials?limit=1000").get_json()["trials"][36:]
+    )
+
+
 def test_a_single_basin_keeps_one_box(api: Any) -> None:
     put(api, "bowl", {"space": SPACE, "seed": 4})
     run(api, "bowl", bowl, 120)

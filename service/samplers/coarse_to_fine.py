@@ -347,15 +347,24 @@ class CoarseToFineSampler(Sampler):
         keep = {name: list(kept) for name, kept in data.get("keep", {}).items()}
         bounds = {name: list(b) for name, b in data.get("bounds", {}).items()}
         allowed = {name: list(a) for name, a in data.get("allowed", {}).items()}
-        basins = [dict(basin, box=dict(basin["box"]), keep=dict(basin["keep"])) for basin in data.get("basins", ())]
+        # The other basins keep what of them lies inside the new limits; one wholly outside is dropped.
+        basins = []
+        for basin in data.get("basins", ()):
+            basin_box, basin_keep = dict(basin["box"]), dict(basin["keep"])
+            if change.keep is not None:
+                basin_keep[change.param] = list(change.keep)
+            elif change.low is not None and change.high is not None:
+                low, high = basin_box.get(change.param, (0.0, 1.0))
+                low, high = max(low, change.low), min(high, change.high)
+                if low > high:
+                    continue
+                basin_box[change.param] = [low, high]
+            basins.append({**basin, "box": basin_box, "keep": basin_keep})
         if change.keep is not None:
             allowed[change.param] = keep[change.param] = list(change.keep)
-            for basin in basins:
-                basin["keep"][change.param] = list(change.keep)
         elif change.low is not None and change.high is not None:
             bounds[change.param] = box[change.param] = [change.low, change.high]
-            for basin in basins:
-                basin["box"][change.param] = [change.low, change.high]
+        data.pop("basins", None)
         if basins:
             data["basins"] = basins
         data.update(
