@@ -74,7 +74,7 @@ def main() -> None:
             print(f"\n### k = {k}, budget {budget}\n")
             print("| task | before (main) | after (basins) | tpe (recorded) | n |")
             print("|---|---:|---:|---:|---:|")
-            ranks, wins = [], 0
+            ranks, wins, losses = [], 0, 0
             for name, cell in cells.items():
                 # Without a known optimum: the best value either revision found (TPE's recorded regret
                 # was measured from another reference, so such a task is left out of the ranks).
@@ -82,6 +82,7 @@ def main() -> None:
                 optimum = known if known is not None else min(min(r["values"]) for rows in cell.values() for r in rows)
                 medians = {label: float(np.median(regret(rows, budget, optimum))) for label, rows in cell.items()}
                 wins += medians["after"] < medians["before"]
+                losses += medians["after"] > medians["before"]
                 # The three-way rank on TPE's seeds only, so each median is over the same seeds.
                 same = {
                     label: float(np.median(regret([r for r in rows if r["seed"] < args.tpe_seeds], budget, optimum)))
@@ -96,8 +97,8 @@ def main() -> None:
                 )
             average = {m: float(np.mean([r[m] for r in ranks])) for m in ("before", "after", "tpe")}
             print(
-                f"\nAfter's median better than before's on {wins} of {len(cells)} tasks (all seeds). Average rank "
-                f"by median on seeds 0-{args.tpe_seeds - 1}: "
+                f"\nAfter's median better than before's on {wins} of {len(cells)} tasks, worse on {losses} "
+                f"(all seeds). Average rank by median on seeds 0-{args.tpe_seeds - 1}: "
                 + ", ".join(f"{m} {v:.2f}" for m, v in sorted(average.items(), key=lambda item: item[1]))
             )
 
