@@ -6,7 +6,7 @@ cold start, and what does it cost when the optimum moved far? Run by hand, under
 Each task is an old objective, tuned first (a cold coarse-to-fine study), and a new one whose
 optimum drifted a little (a changed dataset, a shifted objective, a changed space) or moved far.
 On the new objective each arm starts from nothing, from the old study's 3 or 10 best, or from
-its 3 best and its final region (a quarter of level 0). Each reports the trials
+its 3 best and configurations drawn in its final region (a quarter of level 0). Each reports the trials
 until the best value is within THRESHOLD of the new optimum (budget + 1 when it never is) and
 the best value at the end of the budget, as medians over seeds; the old study is the same for
 every arm of a seed. Writes bench/results/retune-<date>.md with the machine and the date.
@@ -184,8 +184,10 @@ def main() -> None:
         f'each arm then runs {BUDGET} trials on the new one. "trials to good": trials until a value '
         f'<= {THRESHOLD} (optimum 0), {BUDGET + 1} when never, with how many seeds got there; "best": the best '
         f"value after {BUDGET}. Arms: a cold start; warm starts from the old study's 3 or 10 best "
-        "configurations; and from its 3 best plus its final region for a quarter of a level 0 grown by as much "
-        "(the default region_share).\n\n" + table
+        "configurations; and from its 3 best plus configurations drawn inside its final region, as many as make "
+        "a quarter of a level 0 grown by them (the default region_share), queued after the top ones. Every "
+        "warm-start configuration alternates with a fresh draw, a warm one first, and the rest are dropped once "
+        "two of them completed and a fresh draw beat them all.\n\n" + table
     )
     print(record("retune", body))
 

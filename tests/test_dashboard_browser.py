@@ -625,6 +625,33 @@ def test_two_studies_compare_on_one_page(browser: Any, study: Seeded) -> None:
     assert link.get_attribute("href") == f"{study.url}/compare?study={ZOOM}&study={OLD}"
 
 
+def test_a_warm_started_study_opens_the_compare_page_on_old_against_new(browser: Any, study: Seeded) -> None:
+    name = "zoom-retuned"
+    body = {"space": SPACE, "sampler": C2F, "seed": 9, "warm_start": {"from": OLD, "top": 5}}
+    with httpx.Client(base_url=f"{study.url}/v1/studies/{name}/", timeout=30) as http:
+        assert http.put(f"{study.url}/v1/studies/{name}", json=body).status_code == 201
+        for _ in range(30):
+            trial = http.post("trials/ask", json={}).json()["trials"][0]
+            told = {"state": "complete", "value": objective(trial["params"])}
+            assert http.post(f"trials/{trial['id']}/tell", json=told).status_code == 200
+    open_study_page(browser, study, name)
+    link = browser.find_element(By.ID, "warm-compare")
+    assert link.text == f"compare {OLD} with {name}"
+    assert link.find_element(By.XPATH, "..").text.startswith(f"from {OLD}: 5 configurations")
+    link.click()
+    wait_for(
+        lambda: "/compare?" in browser.current_url
+        and browser.execute_script("return document.body.dataset.loaded === 'true'"),
+        "the compare page",
+    )
+    labels = browser.execute_script(
+        "return Chart.getChart(document.getElementById('compare-chart')).data.datasets.map((d) => d.label);"
+    )
+    assert labels == [OLD, name]
+    screenshot(browser, "compare-warm-start")
+    assert console_errors(browser) == []
+
+
 def test_values_spanning_decades_get_a_log_axis_and_int_points_spread(browser: Any, study: Seeded) -> None:
     name = "decades"
     with httpx.Client(base_url=f"{study.url}/v1/studies/{name}/", timeout=30) as http:

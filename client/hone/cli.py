@@ -356,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     warm = created.add_argument_group("warm start: re-tune from an earlier study")
     warm.add_argument("--from", dest="warm_from", metavar="OLD", help="hand out OLD's best configurations first")
     warm.add_argument("--top", type=int, help="how many of OLD's best configurations (default 10)")
-    warm.add_argument("--region", action="store_true", help="draw a share of level 0 inside OLD's final region")
+    warm.add_argument(
+        "--region", action="store_true", help="also queue configurations inside OLD's final region (a share of level 0)"
+    )
     warm.add_argument("--region-share", type=float, help="that share (default 0.25)")
     warm.add_argument("--out-of-bounds", choices=["clip", "skip"], help="a value outside the new space (default clip)")
     command("export", export, "write the whole study to stdout as NDJSON: hone export NAME > study.ndjson")

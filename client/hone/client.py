@@ -117,9 +117,10 @@ class Client:
         space (ValueError otherwise), as they could not be checked against the study without it.
 
         `warm_start` re-tunes from an earlier study: its name (its 10 best configurations are
-        handed out first), or `{"from": name, "top": k, "region": True, "region_share": 0.5,
-        "out_of_bounds": "clip" | "skip"}`. It applies when the study is created; the study's
-        `info().warm_start` says what was carried over.
+        handed out alternating with fresh draws, and dropped once fresh draws beat them), or
+        `{"from": name, "top": k, "region": True, "region_share": 0.5, "out_of_bounds": "clip" | "skip"}`.
+        It applies when the study is created; the study's `info().warm_start` says what was
+        carried over.
         """
         study = Study(self, name)
         options = {

@@ -222,7 +222,7 @@ class WarmStartSchema(Strict):
         load_default=DEFAULT_WARM_TOP,
         validate=validate.Range(min=0),
         metadata={
-            "description": "How many of its best configurations to hand out first.",
+            "description": "How many of its best configurations to hand out, alternating with fresh draws.",
             **bounded_by("max_enqueue_count"),
         },
     )
@@ -582,7 +582,9 @@ class StudySchema(ma.Schema):
     pruner = options_dict("The pruner's name and its options; {} for none.")
     state = fields.String(required=True, validate=validate.OneOf(["active", "paused"]))
     note = fields.String(required=True, allow_none=True)
-    queued = fields.Integer(required=True, metadata={"description": "Configurations waiting to be handed out first."})
+    queued = fields.Integer(
+        required=True, metadata={"description": "Configurations waiting to be handed out: retries, enqueued, warm."}
+    )
     created_at = Timestamp(required=True)
     counts = fields.Nested(CountsSchema, required=True)
     points = fields.Nested(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -619,8 +619,11 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def records(self, keys: StudyKeys, numbers: Sequence[int]) -> list[StoredTrial]:
-        """The stored trials among these numbers, in their order; missing numbers are skipped."""
+    def _trial_rows(
+        self, keys: StudyKeys, numbers: Sequence[int], per_trial: Callable[[Any, int], Any]
+    ) -> list[tuple[int, str, str | None, Any]]:
+        """(number, record, note, extra) of the stored trials among these numbers, in their order,
+        missing numbers skipped: one pipelined read, `per_trial(pipe, number)` queuing the extra."""
         if not numbers:
             return []
         with self._guard():
@@ -628,13 +631,15 @@ class Store:
             pipe.hmget(keys.trials, list(numbers))
             pipe.hmget(keys.notes, list(numbers))
             for number in numbers:
-                pipe.zscore(keys.leases, number)
-            reply = pipe.execute()
-        return [
-            decode_trial(number, record, deadline, note)
-            for number, record, note, deadline in zip(numbers, reply[0], reply[1], reply[2:], strict=True)
-            if record is not None
-        ]
+                per_trial(pipe, number)
+            records, notes, *extras = pipe.execute()
+        rows = zip(numbers, records, notes, extras, strict=True)
+        return [(number, record, note, extra) for number, record, note, extra in rows if record is not None]
+
+    def records(self, keys: StudyKeys, numbers: Sequence[int]) -> list[StoredTrial]:
+        """The stored trials among these numbers, in their order; missing numbers are skipped."""
+        rows = self._trial_rows(keys, numbers, lambda pipe, number: pipe.zscore(keys.leases, number))
+        return [decode_trial(number, record, deadline, note) for number, record, note, deadline in rows]
 
     def top(self, keys: StudyKeys, direction: str, k: int) -> list[StoredTrial]:
         with self._guard():
@@ -689,20 +694,8 @@ class Store:
 
     def export_trials(self, keys: StudyKeys, numbers: Sequence[int]) -> list[PortableTrial]:
         """The stored trials among these numbers, with notes and learning curves, in order."""
-        if not numbers:
-            return []
-        with self._guard():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hmget(keys.trials, list(numbers))
-            pipe.hmget(keys.notes, list(numbers))
-            for number in numbers:
-                pipe.zrange(keys.curve(number), 0, -1)
-            records, notes, *curves = pipe.execute()
-        return [
-            decode_portable(n, record, note, decode_curve(points))
-            for n, record, note, points in zip(numbers, records, notes, curves, strict=True)
-            if record is not None
-        ]
+        rows = self._trial_rows(keys, numbers, lambda pipe, number: pipe.zrange(keys.curve(number), 0, -1))
+        return [decode_portable(n, record, note, decode_curve(points)) for n, record, note, points in rows]
 
     def queued(self, keys: StudyKeys, start: int, count: int) -> list[QueuedSlot]:
         """A page of the configurations waiting to be handed out: the pending ones in their order,

@@ -311,7 +311,23 @@ function renderSummary(study) {
     facts.push(["", params.join(", ")]);
   }
   if (study.note) facts.push(["note", study.note]);
-  $("summary").replaceChildren(...facts.flatMap(([term, text]) => [el("dt", { text: term }), el("dd", { text })]));
+  const items = facts.flatMap(([term, text]) => [el("dt", { text: term }), el("dd", { text })]);
+  if (study.warm_start) items.push(el("dt", { text: "warm start" }), el("dd", {}, warmStart(study)));
+  $("summary").replaceChildren(...items);
+}
+
+/** Where a warm-started study came from, what became of its configurations, and the way to the
+ * compare page on the old study against this one. */
+function warmStart(study) {
+  const ws = study.warm_start;
+  const fate = ws.abandoned
+    ? `dropped ${ws.abandoned.dropped} after trial #${ws.abandoned.after_trial}: fresh draws beat them`
+    : "not beaten by fresh draws";
+  const query = new URLSearchParams([["study", ws.from], ["study", study.name]]);
+  return [
+    `from ${ws.from}: ${ws.enqueued + (ws.region ? ws.region.configurations : 0)} configurations, ${fate} `,
+    el("a", { id: "warm-compare", href: `/compare?${query}`, text: `compare ${ws.from} with ${study.name}` }),
+  ];
 }
 
 /** The region of `param` at the current level, or its whole range when regions are unknown. */
