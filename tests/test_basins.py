@@ -1,15 +1,25 @@
-"""The maths that tells a zoom's basins apart: nearest-better clusters cut at gaps."""
+"""The maths that tells a zoom's basins apart (nearest-better clusters cut at gaps), and who gets it."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.domain.space import SearchSpace
+from service.domain.study import Direction, StudySpec
+from service.samplers import SamplerState, Scored, make_sampler, normalize_sampler
 from service.samplers.basins import GAP_RATIO, MIN_GAP, clusters, distance
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+SPACE = SearchSpace.from_list(
+    [
+        {"name": "lr", "type": "float", "low": 1e-5, "high": 1, "scale": "log"},
+        {"name": "beta", "type": "float", "low": 0.9, "high": 0.9999, "scale": "reverse_log"},
+    ]
+)
 points = st.lists(st.lists(unit, min_size=2, max_size=2), max_size=30)
 
 
@@ -81,3 +91,17 @@ def test_a_gap_is_judged_against_the_spacing_on_both_sides() -> None:
 def test_distance_is_the_largest_gap_on_a_shared_coordinate(a: list[float | None], b: list[float | None]) -> None:
     shared = [abs(x - y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     assert distance(a, b) == distance(b, a) == max(shared, default=0.0)
+
+
+def test_a_study_stored_before_max_basins_existed_keeps_one_box() -> None:
+    spec = StudySpec(direction=Direction.MINIMIZE, space=SPACE, sampler=normalize_sampler({"name": "coarse_to_fine"}))
+    options = {key: value for key, value in spec.sampler.items() if key != "max_basins"}
+    old = make_sampler(dataclasses.replace(spec, sampler=options), 0)
+    # Two tight clusters of equally good trials far apart: a split for a new study, one box for the old one.
+    units = [[0.1, 0.1], [0.9, 0.9], [0.11, 0.1], [0.9, 0.91], [0.1, 0.12], [0.91, 0.9]]
+    best = [Scored(unit, value) for value, unit in enumerate(units)]
+    state = SamplerState(level=1, version=1, level_start=16, data=make_sampler(spec, 0).initial_state() | {"box": {}})
+    new_level = make_sampler(spec, 0).advance(state, 16, 16, lambda k: best[:k])
+    old_level = old.advance(state, 16, 16, lambda k: best[:k])
+    assert new_level is not None and old_level is not None
+    assert len(new_level.data.get("basins", [])) == 1 and "basins" not in old_level.data

@@ -138,6 +138,8 @@ class CoarseToFineSampler(Sampler):
         self._points: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
         self._index = {param.name: i for i, param in enumerate(space.params)}
+        # A study stored before the option existed keeps the one box it began with.
+        self._max_basins: int = options.get("max_basins", 1)
 
     def initial_state(self) -> dict[str, Any]:
         # budget: trials of this level; before: trials of earlier levels; best: the study's best
@@ -231,7 +233,7 @@ class CoarseToFineSampler(Sampler):
         k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
         # Basins are told apart among a wider set of good trials (the main box is still the top k's):
         # right after level 0, the top k are too few to make two clusters of them.
-        good = list(top(min(MAX_TOP, BASIN_READ * k) if self.options["max_basins"] > 1 else k))
+        good = list(top(min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k))
         best = good[:k]
         if not best:
             return None  # nothing complete yet (all failed): keep sampling this level
@@ -304,7 +306,7 @@ class CoarseToFineSampler(Sampler):
         basins dropped so far."""
         dropped: list[float] = list(data.get("dropped", ()))
         numeric = [i for i, param in enumerate(self.space.params) if not isinstance(param, CategoricalParam)]
-        groups = clusters([[s.unit[i] for i in numeric] for s in good]) if self.options["max_basins"] > 1 else []
+        groups = clusters([[s.unit[i] for i in numeric] for s in good]) if self._max_basins > 1 else []
         main = set(groups[0] if groups else range(len(good)))
         # A basin is known by its best value: unchanged since the last zoom, it has not improved.
         before = {basin["best"]: basin["stall"] for basin in data.get("basins", ())}
@@ -315,7 +317,7 @@ class CoarseToFineSampler(Sampler):
                 continue
             members = [good[i] for i in group]
             value = members[0].value
-            if value in dropped or len(others) == self.options["max_basins"] - 1:
+            if value in dropped or len(others) == self._max_basins - 1:
                 continue
             stall = before[value] + 1 if value in before else 0
             if stall >= BASIN_PATIENCE:
