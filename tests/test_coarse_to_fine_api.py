@@ -148,3 +148,77 @@ def test_bad_options_are_422(api: Any, options: dict[str, Any]) -> None:
     assert_error(
         put(api, "s", {"space": SPACE, "sampler": {"name": "coarse_to_fine", **options}}), 422, "invalid_sampler"
     )
+
+
+# Two optima of nearly equal depth far apart on both params' own scales: a box spanning both
+# would spend its draws on the ridge between them.
+BASINS = [(1e-4, 0.95, 0.0), (1e-1, 0.999, 0.01)]  # lr, beta, the basin's floor value
+
+
+def two_basins(params: dict[str, Any]) -> float:
+    lr, beta = math.log10(params["lr"]), math.log10(1 - params["beta"])
+    return min((lr - math.log10(a)) ** 2 + (beta - math.log10(1 - b)) ** 2 + v for a, b, v in BASINS)
+
+
+def inside(params: dict[str, Any], box: dict[str, Any]) -> bool:
+    return all(box[name]["low"] <= params[name] <= box[name]["high"] for name in ("lr", "beta"))
+
+
+def boxes(level: dict[str, Any]) -> list[dict[str, Any]]:
+    return [level["box"], *level["basins"]]
+
+
+def side(box: dict[str, Any], ridge: float) -> str:
+    return "below" if box["lr"]["high"] < ridge else "above" if box["lr"]["low"] > ridge else "across"
+
+
+def test_a_zoom_keeps_a_box_around_each_of_two_basins_and_draws_inside_both(api: Any) -> None:
+    put(api, "two", {"space": SPACE[:2], "seed": 3})
+    run(api, "two", two_basins, 120)
+    found = levels(api, "two")
+    trials = api.get("/v1/studies/two/trials?limit=1000").get_json()["trials"]
+    split = [level for level in found if len(level["basins"]) == 1]
+    ridge = math.sqrt(BASINS[0][0] * BASINS[1][0])  # halfway between the optima on lr's log scale
+    # One box on each side of the ridge, neither spanning it.
+    apart = [level for level in split if sorted(side(box, ridge) for box in boxes(level)) == ["above", "below"]]
+    assert len(apart) >= 2, [level["note"] for level in found]
+    for level in split:
+        drawn = [t["params"] for t in trials if t["level"] == level["level"]]
+        assert all(any(inside(p, box) for p in drawn) for box in boxes(level))
+    assert api.get("/v1/studies/two/best").get_json()["value"] < 0.01
+    # Both optima were closed in on, the slightly worse one too.
+    assert min(two_basins(t["params"]) for t in trials if t["params"]["lr"] > ridge) < 0.05
+
+
+def test_a_hand_edit_limits_every_basin_and_drops_one_outside_it(api: Any) -> None:
+    put(api, "two", {"space": SPACE[:2], "seed": 3})
+    run(api, "two", two_basins, 36)
+    split = levels(api, "two")[-1]
+    ridge = math.sqrt(BASINS[0][0] * BASINS[1][0])
+    assert len(split["basins"]) == 1 and side(split["box"], ridge) != side(split["basins"][0], ridge)
+    study_id = api.get("/v1/studies/two").get_json()["id"]
+
+    def edit(**change: Any) -> dict[str, Any]:
+        response = api.post("/v1/studies/two/regions", json={"study_id": study_id, **change})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    # Limits that take in both basins leave both as they were.
+    beta = [min(box["beta"]["low"] for box in boxes(split)), max(box["beta"]["high"] for box in boxes(split))]
+    both = edit(param="lr", low=1e-5, high=1.0)
+    assert both["basins"] == split["basins"] and both["box"]["lr"] == {"low": 1e-5, "high": 1.0}
+    assert edit(param="beta", low=beta[0], high=beta[1])["basins"] == split["basins"]
+    # Limits on the main basin's side of the ridge only: the other basin is dropped.
+    main_side = edit(param="lr", low=split["box"]["lr"]["low"], high=split["box"]["lr"]["high"])
+    assert main_side["basins"] == []
+    run(api, "two", two_basins, 5)
+    assert all(
+        split["box"]["lr"]["low"] <= t["params"]["lr"] <= split["box"]["lr"]["high"]
+        for t in api.get("/v1/studies/two/trials?limit=1000").get_json()["trials"][36:]
+    )
+
+
+def test_a_single_basin_keeps_one_box(api: Any) -> None:
+    put(api, "bowl", {"space": SPACE, "seed": 4})
+    run(api, "bowl", bowl, 120)
+    assert all(level["basins"] == [] for level in levels(api, "bowl"))

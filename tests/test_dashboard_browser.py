@@ -30,6 +30,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from .servers import Gunicorn
+from .test_coarse_to_fine_api import SPACE as BASINS_SPACE
+from .test_coarse_to_fine_api import two_basins
 from .test_studies_api import SPACE as API_SPACE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +53,7 @@ FLAGS = (
 STUDY = "mnist"
 TRIALS = 28
 PRUNED, FAILED, RUNNING = {4, 11, 17}, {8, 20}, {25, 26, 27}
+TWO = "two-basins"  # coarse-to-fine keeping a box around each of two optima
 ZOOM, ZOOM_TRIALS = "zoom", 150  # one worker, so coarse-to-fine zooms level after level
 EDITED, EDITS = "edited", 20  # levels made by hand: twenty of them
 OLD = "zoom-old"  # the same search a few months earlier, for the compare page
@@ -125,17 +128,22 @@ def seed(url: str) -> dict[int, int]:
         return curves
 
 
-def seed_zoom(url: str, name: str, trials: int, seed: int) -> None:
+def seed_zoom(
+    url: str,
+    name: str,
+    trials: int,
+    seed: int,
+    space: list[dict[str, Any]] = SPACE,
+    judge: Callable[[dict[str, Any]], float] = objective,
+) -> None:
     """Ask and tell one trial at a time on coarse-to-fine: level after level, as the notes draw it."""
     with httpx.Client(base_url=f"{url}/v1/studies/{name}/", timeout=30) as http:
         assert (
-            http.put(f"{url}/v1/studies/{name}", json={"space": SPACE, "sampler": C2F, "seed": seed}).status_code == 201
+            http.put(f"{url}/v1/studies/{name}", json={"space": space, "sampler": C2F, "seed": seed}).status_code == 201
         )
         for _ in range(trials):
             trial = http.post("trials/ask", json={}).json()["trials"][0]
-            told = http.post(
-                f"trials/{trial['id']}/tell", json={"state": "complete", "value": objective(trial["params"])}
-            )
+            told = http.post(f"trials/{trial['id']}/tell", json={"state": "complete", "value": judge(trial["params"])})
             assert told.status_code == 200, told.text
 
 
@@ -175,6 +183,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         curves = seed(server.url)
         seed_zoom(server.url, ZOOM, ZOOM_TRIALS, seed=3)
         seed_zoom(server.url, OLD, 60, seed=4)
+        seed_zoom(server.url, TWO, 36, seed=3, space=BASINS_SPACE[:2], judge=two_basins)
         seed_edited(server.url)
         yield Seeded(server.url, curves)
 
@@ -425,6 +434,18 @@ def choose_pair(browser: Any, x: str, y: str) -> None:
     Select(browser.find_element(By.ID, "pair-y")).select_by_visible_text(y)
 
 
+def test_the_pair_view_draws_a_box_around_each_basin_of_a_level(browser: Any, study: Seeded) -> None:
+    levels = study.levels(TWO)
+    split = [level["level"] for level in levels if level["basins"]]
+    assert split  # the seed and trials of test_coarse_to_fine_api's hand-edit test, which splits
+    open_study_page(browser, study, TWO)
+    choose_pair(browser, "lr", "beta")
+    view = pair_view(browser)
+    assert view["boxes"] == {str(level["level"]): 1 + len(level["basins"]) for level in levels}
+    assert all(view["boxes"][str(level)] == 2 for level in split)
+    assert console_errors(browser) == []
+
+
 def test_the_pair_view_opens_on_the_two_most_important_params(browser: Any, study: Seeded) -> None:
     ranked = [p["param"] for p in study.get("/importance", ZOOM)["params"]]
     open_study_page(browser, study, ZOOM)
@@ -433,7 +454,9 @@ def test_the_pair_view_opens_on_the_two_most_important_params(browser: Any, stud
     assert console_errors(browser) == []
 
 
-def test_the_pair_view_draws_one_box_per_selected_level_and_every_point(browser: Any, study: Seeded) -> None:
+def test_the_pair_view_draws_one_box_per_basin_of_each_selected_level_and_every_point(
+    browser: Any, study: Seeded
+) -> None:
     complete = study.get("/trials?state=complete&limit=1000", ZOOM)["trials"]
     levels = study.levels(ZOOM)
     assert len(levels) > DEFAULT_LEVELS  # the study zoomed far enough for the selection to matter
@@ -444,14 +467,14 @@ def test_the_pair_view_draws_one_box_per_selected_level_and_every_point(browser:
     assert view["points"] == len(complete)
     latest = [level["level"] for level in levels[-DEFAULT_LEVELS:]]
     assert view["selected"] == latest
-    assert view["boxes"] == {str(level): 1 for level in latest}
+    assert view["boxes"] == {str(level["level"]): 1 + len(level["basins"]) for level in levels[-DEFAULT_LEVELS:]}
     assert len(set(view["swatches"])) == len(latest)  # no colour twice among the levels shown
     screenshot(browser, "pair-view", browser.find_element(By.ID, "pair-section"))
 
     browser.find_element(By.ID, "levels-all").click()
     view = pair_view(browser)
     assert view["selected"] == [level["level"] for level in levels]
-    assert view["boxes"] == {str(level["level"]): 1 for level in levels}
+    assert view["boxes"] == {str(level["level"]): 1 + len(level["basins"]) for level in levels}
     assert len(set(view["swatches"])) == len(levels)
 
     # Zoomed to the boxes (a restart's whole-space box aside), every box is still drawn.
@@ -474,7 +497,7 @@ def test_the_pair_view_draws_one_box_per_selected_level_and_every_point(browser:
     choose_pair(browser, "dropout", "lr")
     view = pair_view(browser)
     assert view["points"] == len(complete)
-    assert view["boxes"] == {str(level["level"]): 1 for level in levels}
+    assert view["boxes"] == {str(level["level"]): 1 + len(level["basins"]) for level in levels}
     assert view["xLabels"] == ["0.01", "0.1", "0.5", "0.9", "0.99"]
     full = view["xTicks"]
     browser.find_element(By.ID, "pair-fit").click()

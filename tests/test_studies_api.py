@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -66,6 +67,18 @@ def test_defaults_make_equal_intents_equal(api: Any) -> None:
     sampler = {"name": "coarse_to_fine", "trials_per_level": 10}
     spelled_out = {"space": SPACE, "direction": "minimize", "sampler": sampler, "max_retries": 2}
     assert put(api, "s", spelled_out).status_code == 200
+
+
+def test_a_study_stored_before_an_option_existed_is_the_same_spec(api: Any, redis_client: Any) -> None:
+    """An upgrade adds a sampler option with a default: the PUT every worker sends still matches."""
+    assert put(api, "s", {"space": SPACE}).status_code == 201
+    key = "hone:{s}:study"
+    spec = json.loads(redis_client.hget(key, "spec"))
+    del spec["sampler"]["max_basins"]  # as a study stored before that option existed
+    redis_client.hset(key, "spec", json.dumps(spec))
+    assert put(api, "s", {"space": SPACE}).status_code == 200
+    changed = put(api, "s", {"space": SPACE, "sampler": {"name": "coarse_to_fine", "max_basins": 1}})
+    assert assert_error(changed, 409, "study_exists")["details"]["differences"] == ["sampler"]
 
 
 def test_a_different_spec_is_409_naming_the_differing_fields(api: Any) -> None:

@@ -34,7 +34,20 @@ REGION = {
 
 class LevelSchema(ma.Schema):
     level = fields.Integer(required=True)
-    box = fields.Dict(keys=fields.String(), values=fields.Raw(metadata=REGION), required=True)
+    box = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(metadata=REGION),
+        required=True,
+        metadata={"description": "The region new trials come from; with several basins, the main (best) one's."},
+    )
+    basins = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.Raw(metadata=REGION)),
+        required=True,
+        metadata={
+            "description": "coarse_to_fine: the boxes of the other basins (distinct clusters of good trials) "
+            "that share this level's draws with `box`, best first; empty when the level has one."
+        },
+    )
     asked = fields.Integer(required=True, metadata={"description": "Trials handed out at this level."})
     finished = fields.Integer(
         required=True, metadata={"description": "Of those, the ones told (complete, failed or pruned)."}

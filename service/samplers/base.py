@@ -72,10 +72,12 @@ class RegionEdit:
 @dataclass(frozen=True)
 class Region:
     """The part of the space a level draws from, on the unit scale: [low, high] of each numeric
-    param it narrows, the kept choice indexes of each categorical it narrows."""
+    param it narrows, the kept choice indexes of each categorical it narrows. A level that keeps
+    several basins draws from `box` and `keep` (the main basin, holding the best) and the others'."""
 
     box: Mapping[str, Sequence[float]] = field(default_factory=dict)
     keep: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    basins: Sequence[Region] = ()
 
 
 class NoOptions(ma.Schema):

@@ -15,6 +15,12 @@ value cannot collapse it; a best on the region's edge keeps the region's width, 
 reaches past that edge; a level with no improvement zooms closer (around a converged optimum the
 better part of the region is small), and the fourth in a row, or one already at the floor,
 restarts from the whole space.
+
+Several basins: when the best trials gather in distinct clusters (basins.py says how they are
+told apart), a zoom keeps a box around each of up to `max_basins` of them instead of one box
+spanning the ridge between. The main basin holds the study's best and is the level's `box`; the
+others share the level's draws with it, fewer the worse their best, and recombine only their own
+elite. A basin whose best stops improving is dropped and not taken up again.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from scipy.stats import qmc
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
 from .base import Advance, Draw, JudgePoint, Region, RegionEdit, Sampler, SamplerState, Scored, TopLoader
+from .basins import clusters
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -43,6 +50,10 @@ LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than s
 JITTER = 0.25  # spread of a recombined value around its elite trial's, as a share of the box's width
 ELITE = 5  # best trials a zoomed level recombines (each param's value taken from one of them)
 SOBOL_CACHE = 8  # levels whose scrambled Sobol points a sampler keeps, one block each
+BASIN_READ = 2  # a zoom tells basins apart among this many times its top k trials
+MIN_BASIN = 2  # trials a cluster needs to be a basin of its own; a lone trial joins the main basin's box
+BASIN_PATIENCE = 2  # levels in a row a basin other than the main one may go without improving
+DROPPED_MEMORY = 8  # best values of dropped basins remembered, so a zoom does not take one up again
 SOBOL_BLOCK = 64  # points drawn at once: a power of two (Sobol's balance), one engine call per level
 
 
@@ -82,6 +93,15 @@ class CoarseToFineOptions(ma.Schema):
         validate=validate.Range(min=0.0, max=1.0, min_inclusive=False),
         metadata={"description": "Smallest width of a region on each param's unit scale."},
     )
+    max_basins = fields.Integer(
+        load_default=3,
+        strict=True,
+        validate=validate.Range(min=1, max=8),
+        metadata={
+            "description": "Distinct clusters of good trials a zoom keeps a box around, the best one's first; "
+            "1 zooms into one box spanning them all."
+        },
+    )
 
 
 def _clip_box(low: float, high: float, floor: float) -> list[float]:
@@ -117,6 +137,9 @@ class CoarseToFineSampler(Sampler):
         super().__init__(space, options, seed, direction)
         self._points: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._index = {param.name: i for i, param in enumerate(space.params)}
+        # A study stored before the option existed keeps the one box it began with.
+        self._max_basins: int = options.get("max_basins", 1)
 
     def initial_state(self) -> dict[str, Any]:
         # budget: trials of this level; before: trials of earlier levels; best: the study's best
@@ -148,9 +171,18 @@ class CoarseToFineSampler(Sampler):
         rng = random.Random(f"{self.seed}:{draw.number}:{draw.attempt}")
         if state.level > 0 and rng.random() < self.options["exploration"]:
             return self.space.decode(self.space.in_region(_uniform(rng, len(self.space)), bounds, allowed))
-        box = {**bounds, **data.get("box", {})}
-        keep = {**allowed, **data.get("keep", {})}
-        elite = data.get("elite")
+        basin: Mapping[str, Any] = data  # the main basin's box, kept choices and elite
+        if others := data.get("basins"):
+            # Each other basin takes its share of the draws; the main basin takes the rest.
+            pick = rng.random()
+            for other in others:
+                pick -= other["share"]
+                if pick < 0:
+                    basin = other
+                    break
+        box = {**bounds, **basin.get("box", {})}
+        keep = {**allowed, **basin.get("keep", {})}
+        elite = basin.get("elite")
         if elite and rng.random() < LOCAL:
             return self.space.decode(self._recombined(rng, elite, box, keep))
         # A duplicate in the batch (attempt > 0): any point of the region will do.
@@ -203,7 +235,10 @@ class CoarseToFineSampler(Sampler):
             return None
         seen = data["before"] + asked
         k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
-        best = list(top(k))
+        # Basins are told apart among a wider set of good trials (the main box is still the top k's):
+        # right after level 0, the top k are too few to make two clusters of them.
+        good = list(top(min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k))
+        best = good[:k]
         if not best:
             return None  # nothing complete yet (all failed): keep sampling this level
         box = data.get("box")
@@ -215,29 +250,96 @@ class CoarseToFineSampler(Sampler):
         if stall >= RESTART_AFTER or (stall and converged):
             restart = {"before": seen, "budget": self.options["initial_trials"], "best": best[0].value, "stall": 0}
             return Advance({**restart, **limits}, f"no improvement in {stall} level(s): restart from the whole space")
-        new_box, keep = self._zoomed(box or {}, best, data.get("bounds", {}), data.get("allowed", {}))
-        data = {
+        bounds, allowed = data.get("bounds", {}), data.get("allowed", {})
+        main, others, dropped = self._basins(data, good, k)
+        new_box, keep = self._zoomed(self._old_box(data, main[0]), main, bounds, allowed)
+        zoomed: dict[str, Any] = {
             "before": seen,
             "budget": self.options["trials_per_level"],
             "best": best[0].value,
             "stall": stall,
             "box": new_box,
             "keep": keep,
-            "elite": [list(s.unit) for s in best[:ELITE]],
+            "elite": [list(s.unit) for s in main[:ELITE]],
             **limits,
         }
+        if others:
+            zoomed["basins"] = []
+            for rank, (members, basin_stall) in enumerate(others, start=1):
+                basin_box, basin_keep = self._zoomed(self._old_box(data, members[0]), members, bounds, allowed)
+                zoomed["basins"].append(
+                    {
+                        "box": basin_box,
+                        "keep": basin_keep,
+                        "elite": [list(s.unit) for s in members[:ELITE]],
+                        "best": members[0].value,
+                        "stall": basin_stall,
+                        # Basin r (the main one is 0) gets 1 / (r + 1) of the draws, normalised:
+                        # more to the better ones, and never all to one.
+                        "share": 1 / (rank + 1) / sum(1 / (r + 1) for r in range(len(others) + 1)),
+                    }
+                )
+        if dropped:
+            zoomed["dropped"] = dropped
+        data = zoomed
         if improved:
-            return Advance(data, f"zoom around the best {len(best)} trials")
+            basins = f" in {len(others) + 1} basins" if others else ""
+            return Advance(data, f"zoom around the best {len(best)} trials{basins}")
         # No gain around the best usually means the region is still too coarse to find the better
         # part of it: zoom closer, and restart when that keeps failing.
         return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")
 
     def region(self, data: Mapping[str, Any]) -> Region:
         # Hand limits are the whole space of their params; the zoomed box and kept choices lie inside.
+        bounds, allowed = data.get("bounds", {}), data.get("allowed", {})
         return Region(
-            box={**data.get("bounds", {}), **data.get("box", {})},
-            keep={**data.get("allowed", {}), **data.get("keep", {})},
+            box={**bounds, **data.get("box", {})},
+            keep={**allowed, **data.get("keep", {})},
+            basins=tuple(
+                Region(box={**bounds, **basin["box"]}, keep={**allowed, **basin["keep"]})
+                for basin in data.get("basins", ())
+            ),
         )
+
+    def _basins(
+        self, data: Mapping[str, Any], good: Sequence[Scored], k: int
+    ) -> tuple[list[Scored], list[tuple[list[Scored], int]], list[float]]:
+        """The good trials split into basins: the main basin's trials (those of the best k in the
+        best's cluster or too lone to make a basin), each other basin's trials (best first; its best
+        among the best k) with the levels it has gone without improving, and the best values of the
+        basins dropped so far."""
+        dropped: list[float] = list(data.get("dropped", ()))
+        numeric = [i for i, param in enumerate(self.space.params) if not isinstance(param, CategoricalParam)]
+        groups = clusters([[s.unit[i] for i in numeric] for s in good]) if self._max_basins > 1 else []
+        main = set(groups[0] if groups else range(len(good)))
+        # A basin is known by its best value: unchanged since the last zoom, it has not improved.
+        before = {basin["best"]: basin["stall"] for basin in data.get("basins", ())}
+        others: list[tuple[list[Scored], int]] = []
+        for group in groups[1:]:
+            if len(group) < MIN_BASIN or group[0] >= k:
+                main.update(group)
+                continue
+            members = [good[i] for i in group]
+            value = members[0].value
+            if value in dropped or len(others) == self._max_basins - 1:
+                continue
+            stall = before[value] + 1 if value in before else 0
+            if stall >= BASIN_PATIENCE:
+                dropped = [*dropped, value][-DROPPED_MEMORY:]
+                continue
+            others.append((members, stall))
+        return [good[i] for i in sorted(main) if i < k], others, dropped
+
+    def _old_box(self, data: Mapping[str, Any], best: Scored) -> Mapping[str, Sequence[float]]:
+        """The box of the last level's basin that holds `best`, the main one's first and when none
+        does: the box a zoom around it narrows."""
+        main: Mapping[str, Sequence[float]] = data.get("box") or {}
+        for box in (main, *(basin["box"] for basin in data.get("basins", ()))):
+            if all(
+                low <= x <= high for name, (low, high) in box.items() if (x := best.unit[self._index[name]]) is not None
+            ):
+                return box
+        return main
 
     def edit(self, state: SamplerState, asked: int, change: RegionEdit) -> Mapping[str, Any]:
         """A new level with one param limited by hand: its range (a pin when low == high) or its
@@ -247,10 +349,26 @@ class CoarseToFineSampler(Sampler):
         keep = {name: list(kept) for name, kept in data.get("keep", {}).items()}
         bounds = {name: list(b) for name, b in data.get("bounds", {}).items()}
         allowed = {name: list(a) for name, a in data.get("allowed", {}).items()}
+        # The other basins keep what of them lies inside the new limits; one wholly outside is dropped.
+        basins = []
+        for basin in data.get("basins", ()):
+            basin_box, basin_keep = dict(basin["box"]), dict(basin["keep"])
+            if change.keep is not None:
+                basin_keep[change.param] = list(change.keep)
+            elif change.low is not None and change.high is not None:
+                low, high = basin_box.get(change.param, (0.0, 1.0))
+                low, high = max(low, change.low), min(high, change.high)
+                if low > high:
+                    continue
+                basin_box[change.param] = [low, high]
+            basins.append({**basin, "box": basin_box, "keep": basin_keep})
         if change.keep is not None:
             allowed[change.param] = keep[change.param] = list(change.keep)
         elif change.low is not None and change.high is not None:
             bounds[change.param] = box[change.param] = [change.low, change.high]
+        data.pop("basins", None)
+        if basins:
+            data["basins"] = basins
         data.update(
             before=data["before"] + asked,
             budget=self.options["trials_per_level"],

@@ -21,6 +21,7 @@ from .studies import Studies, StudyHandle, on_incarnation, warm_note
 class Level:
     level: int
     box: dict[str, dict[str, Any]]
+    basins: list[dict[str, dict[str, Any]]]
     asked: int
     finished: int
     best: float | None
@@ -108,10 +109,12 @@ class Regions:
                 state=handle.sampler.initial_state(),
                 created_ms=header.created_ms,
             )
+            shown = handle.sampler.region(region.state)
             levels.append(
                 Level(
                     level=row.level,
-                    box=region_box(handle.spec.space, handle.sampler.region(region.state)),
+                    box=region_box(handle.spec.space, shown),
+                    basins=[region_box(handle.spec.space, basin) for basin in shown.basins],
                     asked=row.asked,
                     finished=row.done,
                     best=row.best,

@@ -168,7 +168,10 @@ class Studies:
             queued=warm.queued if warm else (),
         )
         if stored is not None:
-            stored_spec = StudySpec.from_dict(stored)
+            # Normalised again: options added since the study was stored compare at their defaults,
+            # so the PUT every worker sends stays "the same spec" across an upgrade.
+            sampler_now, pruner_now = normalize_sampler(stored["sampler"]), normalize_pruner(stored["pruner"])
+            stored_spec = StudySpec.from_dict({**stored, "sampler": sampler_now, "pruner": pruner_now})
             differences = stored_spec.differences(spec)
             if differences:
                 raise Conflict(

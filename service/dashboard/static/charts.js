@@ -356,9 +356,11 @@ export function setParam(holder, ctx) {
     false,
   );
   chart.options.plugins.regionBoxes.boxes = ctx.levels.flatMap((l) => {
-    const region = l.regions[param.name];
     const colour = ctx.colours.get(l.level);
-    return region ? axis.bands(region).map((x) => ({ x, y: null, colour, current: l.level === ctx.current, level: l.level })) : [];
+    return [l.regions, ...(l.basins || [])].flatMap((regions) => {
+      const region = regions[param.name];
+      return region ? axis.bands(region).map((x) => ({ x, y: null, colour, current: l.level === ctx.current, level: l.level })) : [];
+    });
   });
   chart.update();
 }
@@ -410,12 +412,15 @@ export function setPair(pair, xParam, yParam, ctx, { fit = false } = {}) {
     for (const scale of [xAxis.scale, yAxis.scale]) Object.assign(scale.ticks, { font: { size: 9 }, maxTicksLimit: 4 });
   }
   const boxes = ctx.levels.flatMap((l) => {
-    const rx = l.regions[xParam.name];
-    const ry = l.regions[yParam.name];
-    if (!rx || !ry) return [];
     const colour = ctx.colours.get(l.level);
     const current = l.level === ctx.current;
-    return xAxis.bands(rx).flatMap((x) => yAxis.bands(ry).map((y) => ({ x, y, colour, current, level: l.level })));
+    // A level with several basins draws a box around each, in the level's colour.
+    return [l.regions, ...(l.basins || [])].flatMap((regions) => {
+      const rx = regions[xParam.name];
+      const ry = regions[yParam.name];
+      if (!rx || !ry) return [];
+      return xAxis.bands(rx).flatMap((x) => yAxis.bands(ry).map((y) => ({ x, y, colour, current, level: l.level })));
+    });
   });
   let key = `${xParam.name}\n${yParam.name}`;
   if (fit) {

@@ -115,6 +115,7 @@ async function loadRegions() {
     best: l.best,
     created: Date.parse(l.created_at) / 1000,
     regions: l.box,
+    basins: l.basins || [], // coarse-to-fine's other basins: more boxes of the same level
   }));
 }
 

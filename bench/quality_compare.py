@@ -1,0 +1,107 @@
+"""Two revisions of coarse_to_fine side by side, with TPE's recorded medians, run by hand.
+
+`bench/quality.py run --methods coarse_to_fine` is run once from each revision's tree (its values
+are deterministic from the seeds, so load on the machine does not bias them); this prints, per
+k and budget, each task's median regret for both and TPE's from a recorded report, the average
+rank of the three by median (on the seeds TPE was recorded with) and how often the new revision's
+median beats the old one's over all seeds:
+
+    .venv/bin/python -m bench.quality_compare before.json after.json \
+        --tpe bench/results/quality-2026-12-01.md --tpe-seeds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .quality import BUDGETS, _pick, _ranks, _unique
+from .tasks import TASKS
+
+
+def recorded_tpe(path: Path) -> dict[tuple[int, int, str], float]:
+    """TPE's median regret per (k, budget, task) from a report quality.py wrote."""
+    medians: dict[tuple[int, int, str], float] = {}
+    k = budget = 0
+    column = None
+    for line in path.read_text().splitlines():
+        if not line.startswith("|"):
+            column = None  # a task table ends at its first line that is not a row
+        if found := re.match(r"## k = (\d+) in flight", line):
+            k = int(found[1])
+        elif found := re.match(r"### Budget (\d+)", line):
+            budget = int(found[1])
+        elif line.startswith("| task |"):
+            column = [c.strip() for c in line.strip("|").split("|")].index("tpe")
+        elif line.startswith("| ") and column is not None and k and budget and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if cells[column] != "-":
+                medians[(k, budget, cells[0])] = float(cells[column].strip("*").split()[0])
+    return medians
+
+
+def regret(rows: list[dict[str, Any]], budget: int, optimum: float) -> list[float]:
+    return [min(r["values"][:budget]) - optimum for r in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("before", type=Path)
+    parser.add_argument("after", type=Path)
+    parser.add_argument("--tpe", type=Path, required=True, help="a report of quality.py with TPE's medians")
+    parser.add_argument("--tpe-seeds", type=int, default=5, help="seeds 0..n-1 TPE's report was run on")
+    args = parser.parse_args()
+    runs = {
+        label: _unique(json.loads(path.read_text())) for label, path in (("before", args.before), ("after", args.after))
+    }
+    tpe = recorded_tpe(args.tpe)
+    by_name = {t.name: t for t in TASKS}
+    names = [t.name for t in TASKS if any(r["task"] == t.name for r in runs["after"])]
+    for k in sorted({r["k"] for r in runs["after"]}):
+        for budget in BUDGETS:
+            cells = {
+                name: {label: _pick(rows, name, "coarse_to_fine", k, budget) for label, rows in runs.items()}
+                for name in names
+            }
+            cells = {n: c for n, c in cells.items() if all(c.values())}
+            if not cells:
+                continue
+            print(f"\n### k = {k}, budget {budget}\n")
+            print("| task | before (main) | after (basins) | tpe (recorded) | n |")
+            print("|---|---:|---:|---:|---:|")
+            ranks, wins, losses = [], 0, 0
+            for name, cell in cells.items():
+                # Without a known optimum: the best value either revision found (TPE's recorded regret
+                # was measured from another reference, so such a task is left out of the ranks).
+                known = by_name[name].optimum
+                optimum = known if known is not None else min(min(r["values"]) for rows in cell.values() for r in rows)
+                medians = {label: float(np.median(regret(rows, budget, optimum))) for label, rows in cell.items()}
+                wins += medians["after"] < medians["before"]
+                losses += medians["after"] > medians["before"]
+                # The three-way rank on TPE's seeds only, so each median is over the same seeds.
+                same = {
+                    label: float(np.median(regret([r for r in rows if r["seed"] < args.tpe_seeds], budget, optimum)))
+                    for label, rows in cell.items()
+                }
+                if (k, budget, name) in tpe and known is not None:
+                    ranks.append(_ranks({**same, "tpe": tpe[(k, budget, name)]}))
+                n = min(len(rows) for rows in cell.values())
+                print(
+                    f"| {name} | {medians['before']:.3g} | {medians['after']:.3g} | "
+                    f"{tpe[(k, budget, name)] if known is not None else float('nan'):.3g} | {n} |"
+                )
+            average = {m: float(np.mean([r[m] for r in ranks])) for m in ("before", "after", "tpe")}
+            print(
+                f"\nAfter's median better than before's on {wins} of {len(cells)} tasks, worse on {losses} "
+                f"(all seeds). Average rank by median on seeds 0-{args.tpe_seeds - 1}: "
+                + ", ".join(f"{m} {v:.2f}" for m, v in sorted(average.items(), key=lambda item: item[1]))
+            )
+
+
+if __name__ == "__main__":
+    main()
