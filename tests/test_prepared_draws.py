@@ -215,9 +215,11 @@ def test_racing_asks_zoom_once_per_level_and_only_once_it_can_be_judged(redis_ur
     assert len(trials) == WORKERS * PER_WORKER
     zooms = len(found) - 1
     assert zooms >= 10 and [level["level"] for level in found] == list(range(zooms + 1))
-    # Each zoom was decided by one ask: no other read the best trials or tried the compare-and-set.
-    assert sum(line[0] == "ZRANGE" for line in commands) == zooms
-    assert scripts_run(commands)["advance"] == zooms
+    # Each zoom was decided by one ask: no other read the best trials or tried the compare-and-set
+    # (the old code read them 71 times for 15 zooms). Two spare allow for a judging ask that
+    # stalled past its 2 s claim on a loaded machine, when another ask rightly takes over.
+    reads, compares = sum(line[0] == "ZRANGE" for line in commands), scripts_run(commands)["advance"]
+    assert zooms <= reads <= zooms + 2 and zooms <= compares <= zooms + 2, (zooms, reads, compares)
     for level, following in itertools.pairwise(found):
         # The level was full and half of it finished when the next one began.
         mine = [t for t in trials if t["level"] == level["level"]]
