@@ -443,6 +443,7 @@ def test_the_pair_view_draws_a_box_around_each_basin_of_a_level(browser: Any, st
     view = pair_view(browser)
     assert view["boxes"] == {str(level["level"]): 1 + len(level["basins"]) for level in levels}
     assert all(view["boxes"][str(level)] == 2 for level in split)
+    screenshot(browser, "pair-view-basins", browser.find_element(By.ID, "pair-section"))
     assert console_errors(browser) == []
 
 
