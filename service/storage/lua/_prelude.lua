@@ -39,13 +39,14 @@ local function next_order(k_study)
   return redis.call('HINCRBY', k_study, 'pseq', 1)
 end
 
--- Queue the enqueued payloads ARGV[first..] behind what is pending; returns their ids.
-local function enqueue_from(k_study, k_pending, k_enqueued, first)
+-- Store the configuration payloads ARGV[first..] under new enqueued ids, each passed to
+-- `queue(id)` in order (behind what is pending, or on a warm start's list); returns the ids.
+local function enqueue_from(k_study, k_enqueued, first, queue)
   local ids = {}
   for i = first, #ARGV do
     local id = redis.call('HINCRBY', k_study, 'eseq', 1)
     redis.call('HSET', k_enqueued, id, ARGV[i])
-    redis.call('ZADD', k_pending, next_order(k_study), 'e' .. id)
+    queue(id)
     table.insert(ids, id)
   end
   return ids

@@ -18,10 +18,6 @@ end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[1], 'warm_start', ARGV[7])
 end
-for i = 8, #ARGV do
-  local id = redis.call('HINCRBY', KEYS[1], 'eseq', 1)
-  redis.call('HSET', KEYS[2], id, ARGV[i])
-  redis.call('RPUSH', KEYS[3], id)
-end
+enqueue_from(KEYS[1], KEYS[2], 8, function(id) redis.call('RPUSH', KEYS[3], id) end)
 if #ARGV >= 8 then redis.call('HSET', KEYS[1], 'wjudge', 1) end
 return {'created', now}
