@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from service.domain.study import StudySpec
-from service.samplers import Draw, SamplerState, Scored, make_sampler, normalize_sampler
+from service.samplers import Draw, LevelProgress, Ranking, SamplerState, Scored, make_sampler, normalize_sampler
 
 from .quality import select_tasks
 from .tasks import Task
@@ -36,7 +36,7 @@ def run(task: Task, sampler_spec: dict[str, Any], budget: int, seed: int, k: int
     finished: list[Scored] = []
     curve: list[float] = []
 
-    def top(n: int) -> list[Scored]:
+    def top(n: int, _: Ranking) -> list[Scored]:
         return sorted(finished, key=lambda s: s.value)[:n]
 
     number = 0
@@ -44,7 +44,7 @@ def run(task: Task, sampler_spec: dict[str, Any], budget: int, seed: int, k: int
         while len(pending) < k and number < budget:
             level = state.level
             asked[level] = asked.get(level, 0) + 1
-            move = sampler.advance(state, asked[level], done.get(level, 0), top)
+            move = sampler.advance(state, LevelProgress(asked[level], done.get(level, 0)), top)
             # The ask that moves the study is itself filled from the level it was counted at.
             pending.append((level, sampler.suggest(Draw(number, number), state)))
             if move is not None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from service.domain.space import SearchSpace
 from service.domain.study import Direction, StudySpec
-from service.samplers import SamplerState, Scored, make_sampler, normalize_sampler
+from service.samplers import LevelProgress, SamplerState, Scored, make_sampler, normalize_sampler
 from service.samplers.basins import GAP_RATIO, MIN_GAP, clusters, distance
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -101,7 +101,7 @@ def test_a_study_stored_before_max_basins_existed_keeps_one_box() -> None:
     units = [[0.1, 0.1], [0.9, 0.9], [0.11, 0.1], [0.9, 0.91], [0.1, 0.12], [0.91, 0.9]]
     best = [Scored(unit, value) for value, unit in enumerate(units)]
     state = SamplerState(level=1, version=1, level_start=16, data=make_sampler(spec, 0).initial_state() | {"box": {}})
-    new_level = make_sampler(spec, 0).advance(state, 16, 16, lambda k: best[:k])
-    old_level = old.advance(state, 16, 16, lambda k: best[:k])
+    new_level = make_sampler(spec, 0).advance(state, LevelProgress(16, 16), lambda k, _: best[:k])
+    old_level = old.advance(state, LevelProgress(16, 16), lambda k, _: best[:k])
     assert new_level is not None and old_level is not None
     assert len(new_level.data.get("basins", [])) == 1 and "basins" not in old_level.data

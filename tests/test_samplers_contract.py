@@ -10,7 +10,17 @@ import pytest
 
 from service.domain.space import SearchSpace
 from service.domain.study import Direction, StudySpec
-from service.samplers import SAMPLERS, Draw, Sampler, SamplerState, Scored, make_sampler, normalize_sampler
+from service.samplers import (
+    SAMPLERS,
+    Draw,
+    LevelProgress,
+    Ranking,
+    Sampler,
+    SamplerState,
+    Scored,
+    make_sampler,
+    normalize_sampler,
+)
 
 SPACE = SearchSpace.from_list(
     [
@@ -113,13 +123,14 @@ def run_levels(sampler: Sampler, trials: int) -> list[tuple[SamplerState, dict[s
     finished: list[Scored] = []
     out = []
 
-    def top(k: int) -> list[Scored]:
+    def top(k: int, ranking: Ranking) -> list[Scored]:
+        assert ranking is Ranking.TOLD  # nothing reports at a pruner's rung here
         return sorted(finished, key=lambda scored: scored.value)[:k]
 
     for number in range(trials):
         asked[state.level] = asked.get(state.level, 0) + 1
         done = sum(1 for earlier, _ in out if earlier.level == state.level)
-        move = sampler.advance(state, asked[state.level], done, top)
+        move = sampler.advance(state, LevelProgress(asked[state.level], done), top)
         params = sampler.suggest(Draw(number, number), state)
         out.append((state, params))
         finished.append(Scored(SPACE.encode(params), _objective(params)))

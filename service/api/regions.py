@@ -52,6 +52,14 @@ class LevelSchema(ma.Schema):
     finished = fields.Integer(
         required=True, metadata={"description": "Of those, the ones told (complete, failed or pruned)."}
     )
+    reached_first_rung = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Of those, the ones the asha pruner ranked at its first rung (0 without it). "
+            "coarse_to_fine judges a level from them, running ones included, when they reach its judge "
+            "point before its finished trials do."
+        },
+    )
     best = fields.Float(required=True, allow_none=True, metadata={"description": "Best complete value of the level."})
     by = fields.String(required=True, metadata={"description": "Who set the region: the sampler's name."})
     note = fields.String(required=True, metadata={"description": "Why the region changed."})

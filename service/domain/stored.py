@@ -152,6 +152,7 @@ class LevelRow:
     asked: int
     done: int
     best: float | None
+    reported: int = 0  # trials that reached the ASHA pruner's first rung
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,45 @@ class Replay:
     answer: str
 
 
+class Ranking(StrEnum):
+    """What a zoom ranks the study's trials by."""
+
+    TOLD = "told"  # complete trials, by the value they were told with
+    # Trials that reached the ASHA pruner's first rung, running ones included, by their value
+    # there: every such trial was measured at the same step, so they compare before any finishes.
+    FIRST_RUNG = "first_rung"
+
+
 @dataclass(frozen=True)
-class JudgePoint:
-    """A level's asked and finished trial counts from which its sampler may move the study to a
-    new level; below either, every ask of the level may take a draw prepared ahead."""
+class LevelProgress:
+    """A level's trial counts: asked, finished, and reached the ASHA pruner's first rung."""
 
     asked: int
     done: int
+    reported: int = 0
+
+
+@dataclass(frozen=True)
+class JudgePoint:
+    """A level's asked and finished trial counts from which its sampler may move the study to a
+    new level; below either, every ask of the level may take a draw prepared ahead. Trials ranked
+    at the pruner's first rung count as finished: a level with pruning is judged from trials
+    still training."""
+
+    asked: int
+    done: int
+
+    def reached(self, progress: LevelProgress) -> Ranking | None:
+        """What a level with these counts is judged by, None while it cannot be judged yet.
+        The first rung wins once reached, so a study that reports is judged the same way at
+        every level (and its best values compare from one level to the next)."""
+        if progress.asked < self.asked:
+            return None
+        if progress.reported >= self.done:
+            return Ranking.FIRST_RUNG
+        if progress.done >= self.done:
+            return Ranking.TOLD
+        return None
 
 
 @dataclass(frozen=True)
@@ -265,8 +298,7 @@ class Reserved:
 
     now_ms: int
     state: SamplerState
-    level_asked: int
-    level_done: int
+    progress: LevelProgress  # of the reservation's level, this reservation included
     next_number: int  # the trial number and draw index the next ask takes if nothing intervenes
     next_draw: int
     slots: tuple[Slot, ...]

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..domain.study import StudySpec
 from ..options import normalize_named
-from .base import Advance, Draw, Sampler, SamplerState, Scored
+from .base import Advance, Draw, LevelProgress, Ranking, Sampler, SamplerState, Scored
 from .coarse_to_fine import CoarseToFineSampler
 from .grid import GridSampler
 from .random import RandomSampler
@@ -20,6 +20,8 @@ __all__ = [
     "SAMPLERS",
     "Advance",
     "Draw",
+    "LevelProgress",
+    "Ranking",
     "Sampler",
     "SamplerState",
     "Scored",

@@ -15,13 +15,15 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from ..domain.space import SearchSpace
-from ..domain.stored import JudgePoint, SamplerState
+from ..domain.stored import JudgePoint, LevelProgress, Ranking, SamplerState
 from ..domain.study import Direction
 
 __all__ = [
     "Advance",
     "Draw",
     "JudgePoint",
+    "LevelProgress",
+    "Ranking",
     "Region",
     "RegionEdit",
     "Sampler",
@@ -46,8 +48,8 @@ class Scored:
     value: float
 
 
-# Loads the k best complete trials of the study, best first; called only when a level may change.
-TopLoader = Callable[[int], Sequence[Scored]]
+# Loads the study's k best trials by a ranking, best first; called only when a level may change.
+TopLoader = Callable[[int, Ranking], Sequence[Scored]]
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,9 @@ class Sampler(ABC):
         """How many draws exist; None when the sampler never runs out."""
         return None
 
-    def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
-        """Called after a reservation that reached the level's judge point, with the level's asked
-        and finished counts (this reservation included): a new level's state, or None to stay.
-        The default never moves."""
+    def advance(self, state: SamplerState, progress: LevelProgress, top: TopLoader) -> Advance | None:
+        """Called after a reservation that reached the level's judge point, with the level's counts
+        (this reservation included): a new level's state, or None to stay. The default never moves."""
         return None
 
     def judged_at(self, state: SamplerState) -> JudgePoint | None:

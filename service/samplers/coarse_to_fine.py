@@ -38,7 +38,19 @@ from scipy.stats import qmc
 
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
-from .base import Advance, Draw, JudgePoint, Region, RegionEdit, Sampler, SamplerState, Scored, TopLoader
+from .base import (
+    Advance,
+    Draw,
+    JudgePoint,
+    LevelProgress,
+    Ranking,
+    Region,
+    RegionEdit,
+    Sampler,
+    SamplerState,
+    Scored,
+    TopLoader,
+)
 from .basins import clusters
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
@@ -228,27 +240,34 @@ class CoarseToFineSampler(Sampler):
         budget = state.data["budget"]
         return JudgePoint(asked=budget, done=math.ceil(budget / 2))
 
-    def advance(self, state: SamplerState, asked: int, done: int, top: TopLoader) -> Advance | None:
+    def advance(self, state: SamplerState, progress: LevelProgress, top: TopLoader) -> Advance | None:
         data = state.data
-        judge = self.judged_at(state)
-        if asked < judge.asked or done < judge.done:
+        ranking = self.judged_at(state).reached(progress)
+        if ranking is None:
             return None
-        seen = data["before"] + asked
+        seen = data["before"] + progress.asked
         k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
         # Basins are told apart among a wider set of good trials (the main box is still the top k's):
         # right after level 0, the top k are too few to make two clusters of them.
-        good = list(top(min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k))
+        good = list(top(min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k, ranking))
         best = good[:k]
         if not best:
             return None  # nothing complete yet (all failed): keep sampling this level
         box = data.get("box")
-        # A level over the whole space is not judged: it always leads into a zoom.
-        improved = box is None or data["best"] is None or self.direction.better(best[0].value, data["best"])
+        # A level over the whole space is not judged: it always leads into a zoom. Nor is a best
+        # ranked another way than the last level's (a told value and a first-rung value do not compare).
+        improved = (
+            box is None
+            or data["best"] is None
+            or data.get("ranked", Ranking.TOLD) != ranking
+            or self.direction.better(best[0].value, data["best"])
+        )
         stall = 0 if improved else data["stall"] + 1
         converged = box is not None and all(high - low <= self.options["floor"] * 1.5 for low, high in box.values())
         limits = {key: data[key] for key in ("bounds", "allowed") if data.get(key)}
+        judged = {"best": best[0].value, "ranked": ranking.value}
         if stall >= RESTART_AFTER or (stall and converged):
-            restart = {"before": seen, "budget": self.options["initial_trials"], "best": best[0].value, "stall": 0}
+            restart = {"before": seen, "budget": self.options["initial_trials"], "stall": 0, **judged}
             return Advance({**restart, **limits}, f"no improvement in {stall} level(s): restart from the whole space")
         bounds, allowed = data.get("bounds", {}), data.get("allowed", {})
         main, others, dropped = self._basins(data, good, k)
@@ -256,8 +275,8 @@ class CoarseToFineSampler(Sampler):
         zoomed: dict[str, Any] = {
             "before": seen,
             "budget": self.options["trials_per_level"],
-            "best": best[0].value,
             "stall": stall,
+            **judged,
             "box": new_box,
             "keep": keep,
             "elite": [list(s.unit) for s in main[:ELITE]],
@@ -284,7 +303,8 @@ class CoarseToFineSampler(Sampler):
         data = zoomed
         if improved:
             basins = f" in {len(others) + 1} basins" if others else ""
-            return Advance(data, f"zoom around the best {len(best)} trials{basins}")
+            at_rung = " at the pruner's first rung" if ranking is Ranking.FIRST_RUNG else ""
+            return Advance(data, f"zoom around the best {len(best)} trials{at_rung}{basins}")
         # No gain around the best usually means the region is still too coarse to find the better
         # part of it: zoom closer, and restart when that keeps failing.
         return Advance(data, f"no improvement: zoom closer ({stall} of {RESTART_AFTER} before a restart)")

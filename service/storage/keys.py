@@ -22,7 +22,8 @@ hone:{S}:<uid>:warm             list   enqueued ids of a warm start's configurat
 hone:{S}:<uid>:prepared         hash   "<state version>:<number>:<draw>" -> draw fields computed ahead,
                                        so ask.lua can hand that draw out alone (one round trip)
 hone:{S}:<uid>:configs          set    fingerprint of every configuration handed out: no fresh draw repeats one
-hone:{S}:<uid>:levels           hash   "<level>:<a|d|b>" -> asked, done and best value per level
+hone:{S}:<uid>:levels           hash   "<level>:<a|d|b|r>" -> asked, done, best value and trials at the
+                                       ASHA pruner's first rung, per level
 hone:{S}:<uid>:regions          hash   level -> region JSON (coarse-to-fine zoom history)
 hone:{S}:<uid>:curve:<n>        zset   "<step>:<value>" by step: trial n's learning curve (bounded)
 hone:{S}:<uid>:step:<s>         zset   number -> value reported at step s (median pruner)

@@ -32,9 +32,11 @@ from ..domain.stored import (
     Handed,
     Idempotency,
     ImportChunk,
+    LevelProgress,
     LevelRow,
     PortableTrial,
     QueuedSlot,
+    Ranking,
     Recorded,
     RegionRecord,
     Reoffered,
@@ -334,20 +336,19 @@ class Store:
             observe_expired(int(reply[1]))
             return Handed(decode_trial(int(reply[3]), reply[4], int(reply[2])))
         if status == "ok":
-            observe_expired(int(reply[8]))
+            observe_expired(int(reply[9]))
             return Reserved(
                 now_ms=int(reply[1]),
                 state=SamplerState(
                     level=int(reply[2]), version=int(reply[3]), level_start=int(reply[4]), data=decode_json(reply[5])
                 ),
-                level_asked=int(reply[6]),
-                level_done=int(reply[7]),
-                next_number=int(reply[9]),
-                next_draw=int(reply[10]),
-                judge=reply[11] == "1",
-                prepare=reply[12] == "1",
-                running=int(reply[13] or 0),
-                slots=tuple(_slot(*reply[i : i + 3]) for i in range(14, len(reply), 3)),
+                progress=LevelProgress(asked=int(reply[6]), done=int(reply[7]), reported=int(reply[8])),
+                next_number=int(reply[10]),
+                next_draw=int(reply[11]),
+                judge=reply[12] == "1",
+                prepare=reply[13] == "1",
+                running=int(reply[14] or 0),
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(15, len(reply), 3)),
             )
         if status == "resumed":
             return Resumed(tuple(int(n) for n in reply[2:]))
@@ -462,7 +463,7 @@ class Store:
         """Region and counts of each level asked for."""
         if not numbers:
             return []
-        fields = [f"{n}:{part}" for n in numbers for part in "adb"]
+        fields = [f"{n}:{part}" for n in numbers for part in "adbr"]
         with self._guard():
             pipe = self.client.pipeline(transaction=False)
             pipe.hmget(keys.regions, list(numbers))
@@ -472,9 +473,10 @@ class Store:
             LevelRow(
                 level=n,
                 region=decode_region(regions[i]) if regions[i] is not None else None,
-                asked=int(counts[3 * i] or 0),
-                done=int(counts[3 * i + 1] or 0),
-                best=float(counts[3 * i + 2]) if counts[3 * i + 2] is not None else None,
+                asked=int(counts[4 * i] or 0),
+                done=int(counts[4 * i + 1] or 0),
+                best=float(counts[4 * i + 2]) if counts[4 * i + 2] is not None else None,
+                reported=int(counts[4 * i + 3] or 0),
             )
             for i, n in enumerate(numbers)
         ]
@@ -565,6 +567,7 @@ class Store:
     ) -> ReportReply:
         script_keys = [keys.study, keys.trials, keys.curve(number)]
         script_keys.append(keys.step(step) if plan.mode == "median" else keys.curve(number))
+        script_keys.append(keys.levels)
         script_keys.extend(keys.rung(k) for k in plan.rungs)
         args: list[str | int] = [keys.uid, number, step, repr(value), max_points, plan.mode, direction]
         args += [plan.warmup_steps, plan.min_trials, plan.reduction_factor]
@@ -671,13 +674,15 @@ class Store:
         rows = self._trial_rows(keys, numbers, lambda pipe, number: pipe.zscore(keys.leases, number))
         return [decode_trial(number, record, deadline, note) for number, record, note, deadline in rows]
 
-    def ranked(self, keys: StudyKeys, direction: str, k: int) -> list[tuple[int, float]]:
-        """Number and value of the k best complete trials, best first (ties as `top` orders them)."""
+    def ranked(self, keys: StudyKeys, direction: str, k: int, ranking: Ranking) -> list[tuple[int, float]]:
+        """Number and value of the k best trials by this ranking, best first (complete trials: ties
+        as `top` orders them)."""
+        ranked_key = keys.rung(0) if ranking is Ranking.FIRST_RUNG else keys.values
         with self._guard():
             if direction == "maximize":
-                members = self.client.zrevrange(keys.values, 0, k - 1, withscores=True)
+                members = self.client.zrevrange(ranked_key, 0, k - 1, withscores=True)
             else:
-                members = self.client.zrange(keys.values, 0, k - 1, withscores=True)
+                members = self.client.zrange(ranked_key, 0, k - 1, withscores=True)
         return [(int(number), float(value)) for number, value in members]
 
     def draws(self, keys: StudyKeys, numbers: Sequence[int]) -> dict[int, DrawRecord]:
@@ -810,6 +815,8 @@ class Store:
                 op("hset", keys.regions, level.level, encode_region(level.level, level.region))
             op("hset", keys.levels, f"{level.level}:a", level.asked)
             op("hset", keys.levels, f"{level.level}:d", level.done)
+            if level.reported:
+                op("hset", keys.levels, f"{level.level}:r", level.reported)
             if level.best is not None:
                 op("hset", keys.levels, f"{level.level}:b", repr(level.best))
         for order, slot in chunk.queued:

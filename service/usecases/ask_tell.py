@@ -20,6 +20,7 @@ from ..domain.stored import (
     Handed,
     Idempotency,
     Prepared,
+    Ranking,
     RegionRecord,
     Reoffered,
     Repeated,
@@ -246,8 +247,8 @@ class AskTell:
         """
         space = handle.spec.space
 
-        def top(k: int) -> list[Scored]:
-            ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k)
+        def top(k: int, ranking: Ranking) -> list[Scored]:
+            ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k, ranking)
             # Only the unit point and the value, and only trials this process has not encoded before.
             points = self._units.known(handle.uid, [number for number, _ in ranked])
             for number, draw in self.store.draws(handle.keys, [n for n, _ in ranked if n not in points]).items():
@@ -258,11 +259,11 @@ class AskTell:
         stay = None
         if reserved.prepare:
             stay = _From(
-                reserved.state, reserved.next_number, reserved.next_draw, reserved.level_asked, reserved.running
+                reserved.state, reserved.next_number, reserved.next_draw, reserved.progress.asked, reserved.running
             )
         if not reserved.judge:
             return stay
-        move = handle.sampler.advance(reserved.state, reserved.level_asked, reserved.level_done, top)
+        move = handle.sampler.advance(reserved.state, reserved.progress, top)
         if move is None:
             return stay
         region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)

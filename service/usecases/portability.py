@@ -180,6 +180,7 @@ class Portability:
                 region = row.region
                 yield _line(
                     {"kind": "level", "level": row.level, "asked": row.asked, "done": row.done, "best": row.best}
+                    | {"reached_first_rung": row.reported}
                     | {"region": _region_row(region) if region is not None else None}
                 )
         counts: Counter[str] = Counter()
@@ -476,7 +477,8 @@ def _level_from(row: _Row, current: int) -> LevelRow:
             created_ms=record.count("created_ms"),
             first_draw=record.count("first_draw"),
         )
-    return LevelRow(level, region, row.count("asked"), row.count("done"), row.number_value("best"))
+    reported = row.count("reached_first_rung", optional=True) or 0  # absent from exports made before it existed
+    return LevelRow(level, region, row.count("asked"), row.count("done"), row.number_value("best"), reported)
 
 
 def _queued_row(slot: QueuedSlot) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class Level:
     basins: list[dict[str, dict[str, Any]]]
     asked: int
     finished: int
+    reached_first_rung: int
     best: float | None
     by: str
     note: str
@@ -117,6 +118,7 @@ class Regions:
                     basins=[region_box(handle.spec.space, basin) for basin in shown.basins],
                     asked=row.asked,
                     finished=row.done,
+                    reached_first_rung=row.reported,
                     best=row.best,
                     by=region.by,
                     note=region.note,

@@ -22,8 +22,9 @@
 --   {'exhausted', running}           a finite sampler has handed out every point
 --   {'resumed', now, n1, n2, ...}    the worker's own running trials, leases renewed
 --   {'handed', expired, deadline, n, record}   a prepared draw, stored and leased
---   {'ok', now, level, version, level_start, state JSON, level asked, level done, expired,
---    next number, next draw, judge, prepare, running, n, slot, payload, n, slot, payload, ...}
+--   {'ok', now, level, version, level_start, state JSON, level asked, level done,
+--    level's trials at the pruner's first rung, expired, next number, next draw, judge, prepare,
+--    running, n, slot, payload, n, slot, payload, ...}
 --   judge '1': the level may be judgeable and this ask holds the claim (or the judge point is
 --   unknown): Python asks its sampler whether to move. prepare '1': no draw of this version is
 --   prepared for the next ask nor being prepared, and this ask holds the claim to prepare them.
@@ -76,6 +77,13 @@ local function claim(name)
   redis.call('HSET', k_study, name, sver .. ' ' .. (now + claim_ms))
 end
 
+-- The level's finished trials, or if more, those the ASHA pruner ranked at its first rung
+-- (report.lua counts them): a level with pruning is judged from trials still training.
+local function level_done()
+  local counts = redis.call('HMGET', KEYS[7], level .. ':d', level .. ':r')
+  return math.max(tonumber(counts[1] or '0'), tonumber(counts[2] or '0'))
+end
+
 -- '1' when Python must ask the sampler whether to move, once the level holds `asked` trials:
 -- the judge point is unknown, or reached and no other ask is judging (this one then claims it).
 local function judge_verdict(asked)
@@ -83,7 +91,7 @@ local function judge_verdict(asked)
   local version, at_asked, at_done = string.match(record or '', '^(%d+) ?(%d*) ?(%d*)$')
   if version ~= sver then return '1' end
   if at_asked == '' or asked < tonumber(at_asked) then return '0' end
-  if tonumber(redis.call('HGET', KEYS[7], level .. ':d') or '0') < tonumber(at_done) then return '0' end
+  if level_done() < tonumber(at_done) then return '0' end
   if claimed('jclaim') then return '0' end
   claim('jclaim')
   return '1'
@@ -173,8 +181,9 @@ if redis.call('HEXISTS', KEYS[8], sver .. ':' .. next_number .. ':' .. next_draw
   claim('pclaim')
   prepare = '1'
 end
+local counts = redis.call('HMGET', KEYS[7], level .. ':d', level .. ':r')
 local out = {'ok', now, level, sver, redis.call('HGET', k_study, 'lstart'),
-  redis.call('HGET', k_study, 'sstate'), asked, redis.call('HGET', KEYS[7], level .. ':d') or '0',
+  redis.call('HGET', k_study, 'sstate'), asked, counts[1] or '0', counts[2] or '0',
   expired, next_number, next_draw, judge, prepare, redis.call('HGET', k_study, 'n_running')}
 local deadline = now + tonumber(ARGV[3])
 for i, slot in ipairs(slots) do

@@ -1,7 +1,7 @@
 -- Record a point of a running trial's learning curve and decide whether to prune it.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] curve of this trial
 -- KEYS[4] the step's zset (median pruner), or the curve key again when unused
--- KEYS[5..] the rungs this step has reached (asha pruner), lowest first
+-- KEYS[5] levels  KEYS[6..] the rungs this step has reached (asha pruner), lowest first
 -- ARGV[1] uid of the trial's incarnation  ARGV[2] number  ARGV[3] step  ARGV[4] value  ARGV[5] max curve points
 -- ARGV[6] mode: none | median | asha  ARGV[7] direction
 -- ARGV[8] warmup steps  ARGV[9] min trials  ARGV[10] reduction factor
@@ -41,10 +41,14 @@ if mode == 'median' then
   redis.call('ZADD', at_step, value, n)
 elseif mode == 'asha' then
   local eta = tonumber(ARGV[10])
-  for i = 5, #KEYS do
+  for i = 6, #KEYS do
     local rung = KEYS[i]
     if not redis.call('ZSCORE', rung, n) then
       redis.call('ZADD', rung, value, n)
+      -- The first rung's count of the trial's level: ask.lua judges a level from these trials
+      -- once enough of them reached it, before they finish.
+      local level = i == 6 and cjson.decode((split_record(record))).l
+      if level then redis.call('HINCRBY', KEYS[5], level .. ':r', 1) end
       local rank
       if minimize then rank = redis.call('ZRANK', rung, n) else rank = redis.call('ZREVRANK', rung, n) end
       local keep = math.max(1, math.floor(redis.call('ZCARD', rung) / eta))
