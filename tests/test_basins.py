@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Sequence
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from service.domain.space import SearchSpace
 from service.domain.study import Direction, StudySpec
 from service.samplers import LevelProgress, SamplerState, Scored, make_sampler, normalize_sampler
-from service.samplers.basins import GAP_RATIO, MIN_GAP, clusters, distance
+from service.samplers.basins import GAP_RATIO, MIN_GAP, clusters, distances
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 SPACE = SearchSpace.from_list(
@@ -84,13 +85,55 @@ def test_a_gap_is_judged_against_the_spacing_on_both_sides() -> None:
     assert len(clusters([[0.1, 0.1], [0.6, 0.1], [0.1, 0.1 + step], [0.6, 0.1 + step]])) == 1
 
 
+def distance(a: Sequence[float | None], b: Sequence[float | None]) -> float:
+    return max((abs(x - y) for x, y in zip(a, b, strict=True) if x is not None and y is not None), default=0.0)
+
+
 @given(
     st.lists(st.one_of(st.none(), unit), min_size=3, max_size=3),
     st.lists(st.one_of(st.none(), unit), min_size=3, max_size=3),
 )
 def test_distance_is_the_largest_gap_on_a_shared_coordinate(a: list[float | None], b: list[float | None]) -> None:
-    shared = [abs(x - y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
-    assert distance(a, b) == distance(b, a) == max(shared, default=0.0)
+    between = distances([a, b])
+    assert between[0, 1] == between[1, 0] == distance(a, b) and between[0, 0] == 0.0
+
+
+def reference_clusters(points: Sequence[Sequence[float | None]]) -> list[list[int]]:
+    """Nearest-better clustering written out link by link, each gap found by walking the tree."""
+    links = []  # (length, nearest better point, point)
+    for i in range(1, len(points)):
+        nearest = min(range(i), key=lambda j: distance(points[i], points[j]))
+        links.append((distance(points[i], points[nearest]), nearest, i))
+
+    def side(start: int, without: tuple[int, int]) -> list[float]:
+        lengths, seen, todo = [], {start}, [start]
+        while todo:
+            here = todo.pop()
+            for length, x, y in links:
+                if {x, y} != set(without) and here in (x, y) and (other := y if here == x else x) not in seen:
+                    seen.add(other)
+                    todo.append(other)
+                    lengths.append(length)
+        return lengths
+
+    root = list(range(len(points)))
+    for length, better, i in links:
+        sides = [side(better, (better, i)), side(i, (better, i))]
+        gap = length > MIN_GAP and all(s and length > GAP_RATIO * sum(s) / len(s) for s in sides)
+        if not gap:
+            root[i] = root[better]
+    groups: dict[int, list[int]] = {}
+    for i, first in enumerate(root):
+        groups.setdefault(first, []).append(i)
+    return list(groups.values())
+
+
+maybe_unit = st.one_of(st.none(), unit, st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]))
+
+
+@given(st.integers(min_value=1, max_value=4).flatmap(lambda d: st.lists(st.lists(maybe_unit, min_size=d, max_size=d))))
+def test_clusters_match_the_link_by_link_reference(found: list[list[float | None]]) -> None:
+    assert clusters(found) == reference_clusters(found)
 
 
 def test_a_study_stored_before_max_basins_existed_keeps_one_box() -> None:

@@ -14,60 +14,63 @@ and two boxes are apart as soon as they are apart on one param. Categorical para
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
+
+import numpy as np
 
 GAP_RATIO = 2.0  # a link this many times the mean link on each side is a gap between basins, not a step
 MIN_GAP = 0.1  # nor shorter than this share of the unit scale: five floors, so one narrow basin never splits
 
 
-def distance(a: Sequence[float | None], b: Sequence[float | None]) -> float:
-    """The largest difference on a coordinate both points have (0 when they share none)."""
-    return max((abs(x - y) for x, y in zip(a, b, strict=True) if x is not None and y is not None), default=0.0)
+def distances(points: Sequence[Sequence[float | None]]) -> np.ndarray:
+    """The matrix of distances between points: the largest difference on a coordinate both
+    points have (0 when they share none)."""
+    unit = np.array([[np.nan if x is None else x for x in point] for point in points], dtype=float)
+    gaps = np.abs(unit[:, None, :] - unit[None, :, :])  # NaN where either point lacks the coordinate
+    largest: np.ndarray = np.nan_to_num(gaps, nan=0.0).max(axis=2, initial=0.0)
+    return largest
 
 
 def clusters(points: Sequence[Sequence[float | None]]) -> list[list[int]]:
     """The indexes of `points`, given best first, grouped into basins. Indexes stay in order inside
     a basin and basins come in order of their first index: the first holds the best, and each
-    starts with its own best. O(n^2) for the bounded top-k a zoom reads."""
-    links: list[tuple[float, int, int]] = []  # (length, the nearest better point, the point)
-    for i in range(1, len(points)):
-        nearest = min(range(i), key=lambda j: distance(points[i], points[j]))
-        links.append((distance(points[i], points[nearest]), nearest, i))
-    root = list(range(len(points)))
-    for length, better, i in links:
-        if not _gap(length, better, i, links):
-            root[i] = better  # better < i: one pass, best first, leaves each point under its basin's best
-    for i in range(len(points)):
-        root[i] = root[root[i]]
+    starts with its own best. O(n^2) array work for the bounded top-k a zoom reads: it runs at
+    every zoom, on the ask that zooms."""
+    n = len(points)
+    if n < 2:
+        return [[0]] if n else []
+    between = distances(points)
+    # Each point's link to its nearest better point (the first such on a tie): a tree rooted at
+    # the best, every link pointing to a smaller index.
+    better = np.where(np.tri(n, k=-1, dtype=bool), between, np.inf)
+    better[0, 0] = 0.0
+    closest = better.argmin(axis=1)
+    nearest: list[int] = closest.tolist()
+    length: list[float] = better[np.arange(n), closest].tolist()
+    # Removing point i's link splits the tree into i's subtree and the rest: the links below i
+    # are one side, every other link the other. Their sums and counts, children before parents.
+    below_sum, below_count = [0.0] * n, [0] * n
+    for i in range(n - 1, 0, -1):
+        below_sum[nearest[i]] += below_sum[i] + length[i]
+        below_count[nearest[i]] += below_count[i] + 1
+    total = below_sum[0]
+    root = list(range(n))
+    for i in range(1, n):
+        rest_count = n - 2 - below_count[i]
+        rest_sum = total - length[i] - below_sum[i]
+        if not _gap(length[i], (below_sum[i], below_count[i]), (rest_sum, rest_count)):
+            root[i] = root[nearest[i]]  # nearest[i] < i: already under its basin's best
     groups: dict[int, list[int]] = {}
     for i, first in enumerate(root):
         groups.setdefault(first, []).append(i)
     return list(groups.values())
 
 
-def _gap(length: float, a: int, b: int, links: Sequence[tuple[float, int, int]]) -> bool:
-    """Whether the link a-b is a gap: longer than MIN_GAP and GAP_RATIO times the mean link on
-    each side of it. A side with no link, a lone trial, has no spacing to judge by: no gap (the best
-    found far from the rest is news to zoom into, not a basin of one). Judged against both sides, a
-    zoomed level's dense trials beside the coarse ones of earlier levels around the same optimum are
-    no gap: the step between them is no longer than the coarse trials' spacing."""
-    if length <= MIN_GAP:
-        return False
-    neighbours: dict[int, list[tuple[float, int]]] = {}
-    for link_length, x, y in links:
-        if {x, y} != {a, b}:
-            neighbours.setdefault(x, []).append((link_length, y))
-            neighbours.setdefault(y, []).append((link_length, x))
-    for start in (a, b):
-        # Every link on the side holding `start`: a walk over the tree without the link a-b.
-        todo, seen, lengths = [start], {start}, []
-        while todo:
-            for link_length, other in neighbours.get(todo.pop(), ()):
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-                    lengths.append(link_length)
-        if not lengths or length <= GAP_RATIO * statistics.fmean(lengths):
-            return False
-    return True
+def _gap(length: float, *sides: tuple[float, int]) -> bool:
+    """Whether a link of this length is a gap: longer than MIN_GAP and GAP_RATIO times the mean
+    link on each side of it (each side's link lengths summed, and counted). A side with no link, a
+    lone trial, has no spacing to judge by: no gap (the best found far from the rest is news to
+    zoom into, not a basin of one). Judged against both sides, a zoomed level's dense trials beside
+    the coarse ones of earlier levels around the same optimum are no gap: the step between them is
+    no longer than the coarse trials' spacing."""
+    return length > MIN_GAP and all(count and length > GAP_RATIO * summed / count for summed, count in sides)
