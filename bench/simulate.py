@@ -65,14 +65,16 @@ def main() -> None:
     parser.add_argument("--budgets", default="30,100,300")
     parser.add_argument("--k", type=int, default=1, help="trials in flight")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed, first-seed + 1, ...")
     parser.add_argument("--options", default="{}", help="sampler options as JSON")
     parser.add_argument("--baseline", type=Path, nargs="*", default=[], help="quality.py JSON to compare with")
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     baseline = [row for path in args.baseline for row in json.loads(path.read_text())]
     spec = {"name": args.sampler, **json.loads(args.options)}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for task in select_tasks(args.tasks):
-        curves = [run(task, spec, max(budgets), seed, args.k) for seed in range(args.seeds)]
+        curves = [run(task, spec, max(budgets), seed, args.k) for seed in seeds]
         optimum = task.optimum if task.optimum is not None else 0.0
         cells = []
         for budget in budgets:
@@ -82,7 +84,7 @@ def main() -> None:
                     min(r["values"][:budget])
                     for r in baseline
                     if (r["task"], r["method"], r["k"]) == (task.name, method, args.k)
-                    and r["seed"] < args.seeds
+                    and r["seed"] in seeds
                     and len(r["values"]) >= budget
                 ]
                 if finals:
