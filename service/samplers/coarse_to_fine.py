@@ -11,10 +11,16 @@ trials' values param by param, and an exploration share over the whole space.
 
 Against getting trapped: the exploration share; a region sized by a top fraction of the trials
 (at least three, not the single best) with a margin and a floor on its width, so one lucky noisy
-value cannot collapse it; a best on the region's edge keeps the region's width, so the next one
-reaches past that edge; a level with no improvement zooms closer (around a converged optimum the
-better part of the region is small), and the fourth in a row, or one already at the floor,
-restarts from the whole space.
+value cannot collapse it; a best on the region's edge widens the region, so the next one reaches
+past that edge and a walk along a valley speeds up rather than crawling at the floor's width; a
+level with no improvement zooms closer (around a converged optimum the better part of the region
+is small), and the fourth in a row, or one already at the floor, restarts.
+
+A restart searches a box around the best, wider with each restart (RESTART_WIDTH, RESTART_GROWTH),
+before the whole space: late in a run the best is more often beaten in a neighbouring basin just
+past the converged box than far from it, and a restart over the whole space spent its trials where
+earlier levels had already looked. Once the box would span the whole width, the restart is from
+the whole space and the widening begins again (the count of restarts is shared state).
 
 Several basins: when the best trials gather in distinct clusters (basins.py says how they are
 told apart), a zoom keeps a box around each of up to `max_basins` of them instead of one box
@@ -55,8 +61,10 @@ from .basins import clusters
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
-RESTART_AFTER = 4  # levels in a row without improvement before starting again from the whole space
+RESTART_AFTER = 4  # levels in a row without improvement before a restart
 SHRINK = 0.6  # a zoom narrows the region to at most this share of its width on every param
+RESTART_WIDTH = 0.2  # a first restart's box around the best: a few converged boxes wide, well short of the space
+RESTART_GROWTH = 2.0  # each later restart's box this many times wider, till one spans the space: a whole-space one
 EDGE = 0.1  # the best is "on an edge" within this fraction of the region's width from it
 LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than space-filling the box
 JITTER = 0.25  # spread of a recombined value around its elite trial's, as a share of the box's width
@@ -77,7 +85,7 @@ class CoarseToFineOptions(ma.Schema):
         load_default=16,
         strict=True,
         validate=validate.Range(min=2, max=100_000),
-        metadata={"description": "Trials of level 0 (and of a restart), space-filling over the whole space."},
+        metadata={"description": "Trials of level 0 (the whole space) and of a restart (its box), space-filling."},
     )
     trials_per_level = fields.Integer(
         load_default=10,
@@ -126,6 +134,14 @@ def _clip_box(low: float, high: float, floor: float) -> list[float]:
     if high > 1:
         low, high = max(0.0, low - (high - 1)), 1.0
     return [low, high]
+
+
+def _limited(box: Sequence[float], limit: Sequence[float] | None) -> list[float]:
+    """A param's [low, high] inside its hand limits: clipped to them, or all of them where the two miss."""
+    if limit is None:
+        return list(box)
+    low, high = max(box[0], limit[0]), min(box[1], limit[1])
+    return [low, high] if low <= high else list(limit)
 
 
 def _uniform(rng: random.Random, n: int) -> Sequence[float]:
@@ -266,10 +282,18 @@ class CoarseToFineSampler(Sampler):
         converged = box is not None and all(high - low <= self.options["floor"] * 1.5 for low, high in box.values())
         limits = {key: data[key] for key in ("bounds", "allowed") if data.get(key)}
         judged = {"best": best[0].value, "ranked": ranking.value}
-        if stall >= RESTART_AFTER or (stall and converged):
-            restart = {"before": seen, "budget": self.options["initial_trials"], "stall": 0, **judged}
-            return Advance({**restart, **limits}, f"no improvement in {stall} level(s): restart from the whole space")
         bounds, allowed = data.get("bounds", {}), data.get("allowed", {})
+        restarts = data.get("restarts", 0)
+        if stall >= RESTART_AFTER or (stall and converged):
+            restart = {"before": seen, "budget": self.options["initial_trials"], "stall": 0, **judged, **limits}
+            width = RESTART_WIDTH * RESTART_GROWTH**restarts
+            if width >= 1:
+                # The widening boxes found nothing: one restart from the whole space, then they begin again.
+                return Advance(restart, f"no improvement in {stall} level(s): restart from the whole space")
+            restart.update(restarts=restarts + 1, box=self._around(best[0], width, bounds))
+            return Advance(
+                restart, f"no improvement in {stall} level(s): restart in a box {width:.2g} wide around the best"
+            )
         main, others, dropped = self._basins(data, good, k)
         new_box, keep = self._zoomed(self._old_box(data, main[0]), main, bounds, allowed)
         zoomed: dict[str, Any] = {
@@ -282,6 +306,8 @@ class CoarseToFineSampler(Sampler):
             "elite": [list(s.unit) for s in main[:ELITE]],
             **limits,
         }
+        if restarts:
+            zoomed["restarts"] = restarts
         if others:
             zoomed["basins"] = []
             for rank, (members, basin_stall) in enumerate(others, start=1):
@@ -349,6 +375,15 @@ class CoarseToFineSampler(Sampler):
                 continue
             others.append((members, stall))
         return [good[i] for i in sorted(main) if i < k], others, dropped
+
+    def _around(self, best: Scored, width: float, bounds: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+        """A box `width` wide on every numeric param centred on `best` (shifted inward at an edge),
+        inside the hand limits; a param inactive in `best` keeps its whole range."""
+        box: dict[str, list[float]] = {}
+        for param, u in zip(self.space.params, best.unit, strict=True):
+            if u is not None and not isinstance(param, CategoricalParam):
+                box[param.name] = _limited(_clip_box(u - width / 2, u + width / 2, 0.0), bounds.get(param.name))
+        return box
 
     def _old_box(self, data: Mapping[str, Any], best: Scored) -> Mapping[str, Sequence[float]]:
         """The box of the last level's basin that holds `best`, the main one's first and when none
@@ -430,14 +465,8 @@ class CoarseToFineSampler(Sampler):
                 old_high - centre < EDGE * old_width and old_high < 1
             ):
                 # The best pressed against the region's edge: the optimum is likely past it, so
-                # the region keeps its width and, centred on the best, reaches half of it beyond.
-                width = old_width
-            low, high = _clip_box(centre - width / 2, centre + width / 2, floor)
-            if param.name in bounds:
-                # Inside the hand limits: clipped to them, or all of them where the two miss.
-                limit_low, limit_high = bounds[param.name]
-                low, high = max(low, limit_low), min(high, limit_high)
-                if low > high:
-                    low, high = limit_low, limit_high
-            box[param.name] = [low, high]
+                # the region widens by the inverse of a zoom and, centred on the best, reaches past
+                # it; a walk along a valley then takes longer strides, not floor-sized ones.
+                width = old_width / SHRINK
+            box[param.name] = _limited(_clip_box(centre - width / 2, centre + width / 2, floor), bounds.get(param.name))
         return box, keep
