@@ -293,6 +293,21 @@ class Resumed:
 
 
 @dataclass(frozen=True)
+class BestTrials:
+    """The study's best trials as the ask that judges a level got them with its reservation: the
+    ranking they were read by, their numbers and values best first, and each one's draw."""
+
+    ranking: Ranking
+    ranked: tuple[tuple[int, float], ...]
+    draws: Mapping[int, DrawRecord]
+    complete: bool  # fewer were there than asked for: these are all the ranked trials
+
+    def serves(self, k: int, ranking: Ranking) -> bool:
+        """Whether these hold the k best trials by this ranking."""
+        return ranking is self.ranking and (k <= len(self.ranked) or self.complete)
+
+
+@dataclass(frozen=True)
 class Reserved:
     """Ask outcome: trial numbers reserved; Python fills the slots and commits them."""
 
@@ -307,6 +322,7 @@ class Reserved:
     # No draws of this state version are prepared ahead or being prepared: prepare them.
     prepare: bool = True
     running: int = 0  # the study's running trials: how many asks may race the next ones
+    best: BestTrials | None = None  # read for an ask that judges the level, so its zoom needs no read
 
 
 AskReply = Handed | Replayed | Resumed | Reserved

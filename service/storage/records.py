@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..domain.importance import Importance, ParamImportance
@@ -130,6 +130,23 @@ def decode_draw(ask: Mapping[str, Any]) -> DrawRecord:
 def decode_stored_draw(record: str) -> DrawRecord:
     """The draw a stored trial record holds, running or finished."""
     return decode_draw(json.loads(record.partition("\n")[0]))
+
+
+class StoredDraws(Mapping[int, DrawRecord]):
+    """Trial records by number, each decoded to its draw only when looked up: a zoom reads the
+    best trials' records with its reservation but decodes only those its process has not seen."""
+
+    def __init__(self, records: Mapping[int, str]) -> None:
+        self._records = records
+
+    def __getitem__(self, number: int) -> DrawRecord:
+        return decode_stored_draw(self._records[number])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 def decode_retried(ask_text: str, number: int) -> DrawRecord:

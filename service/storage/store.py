@@ -24,6 +24,7 @@ from ..domain.stored import (
     Ahead,
     AlreadyTold,
     AskReply,
+    BestTrials,
     CommitReply,
     Committed,
     DrawRecord,
@@ -61,6 +62,7 @@ from ..metrics import REDIS_ERRORS, observe_expired
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, staging_key, study_key
 from .records import (
     ENQUEUED,
+    StoredDraws,
     ask_record,
     config_fingerprint,
     config_mark,
@@ -132,6 +134,19 @@ def _replay(stored: str) -> Replay:
     fingerprint, _, answer = stored.partition("|")
     kind, _, rest = answer.partition(":")
     return Replay(fingerprint, kind, rest)
+
+
+def _best_trials(ranking: str, triples: Sequence[Any], read: int) -> BestTrials | None:
+    """The best trials ask.lua read for an ask that judges its level: (number, value, record) triples."""
+    if not ranking:
+        return None
+    numbers = [int(n) for n in triples[0::3]]
+    return BestTrials(
+        ranking=Ranking(ranking),
+        ranked=tuple(zip(numbers, (float(v) for v in triples[1::3]), strict=True)),
+        draws=StoredDraws(dict(zip(numbers, triples[2::3], strict=True))),
+        complete=len(numbers) < read,
+    )
 
 
 def _slot(number: str, slot: str, payload: str) -> Slot:
@@ -297,9 +312,12 @@ class Store:
         lease_ms: int,
         max_trials: int,
         idempotency: Idempotency | None,
+        best_read: int = 0,
+        direction: str = "minimize",
     ) -> AskReply:
         """Hand out a prepared draw, replay an Idempotency-Key's answer, resume the worker's
-        trials, or reserve trial numbers for Python to fill and `commit`."""
+        trials, or reserve trial numbers for Python to fill and `commit`; a reservation that
+        judges its level comes with the `best_read` best trials in this direction."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -311,6 +329,8 @@ class Store:
             keys.prepared,
             keys.configs,
             keys.warm,
+            keys.values,
+            keys.rung(0),
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -329,6 +349,8 @@ class Store:
                     _answer(idempotency, "ask"),  # ask.lua appends the trial number
                     IDEMPOTENCY_TTL_S,
                     CLAIM_MS,
+                    best_read,
+                    direction,
                 ],
             )
         status = reply[0]
@@ -337,6 +359,7 @@ class Store:
             return Handed(decode_trial(int(reply[3]), reply[4], int(reply[2])))
         if status == "ok":
             observe_expired(int(reply[9]))
+            slots_from = 17 + 3 * int(reply[16])  # after the best trials' triples
             return Reserved(
                 now_ms=int(reply[1]),
                 state=SamplerState(
@@ -348,7 +371,8 @@ class Store:
                 judge=reply[12] == "1",
                 prepare=reply[13] == "1",
                 running=int(reply[14] or 0),
-                slots=tuple(_slot(*reply[i : i + 3]) for i in range(15, len(reply), 3)),
+                best=_best_trials(reply[15], reply[17:slots_from], best_read),
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(slots_from, len(reply), 3)),
             )
         if status == "resumed":
             return Resumed(tuple(int(n) for n in reply[2:]))

@@ -169,6 +169,8 @@ class AskTell:
             lease_ms=lease_ms,
             max_trials=self.limits.max_trials_per_study,
             idempotency=idempotency,
+            best_read=handle.sampler.top_read,
+            direction=handle.spec.direction.value,
         )
         match reply:
             case Handed(trial):
@@ -248,10 +250,17 @@ class AskTell:
         space = handle.spec.space
 
         def top(k: int, ranking: Ranking) -> list[Scored]:
-            ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k, ranking)
+            best = reserved.best
+            if best is not None and best.serves(k, ranking):
+                ranked = list(best.ranked[:k])  # read with the reservation
+            else:
+                ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k, ranking)
+                best = None
             # Only the unit point and the value, and only trials this process has not encoded before.
             points = self._units.known(handle.uid, [number for number, _ in ranked])
-            for number, draw in self.store.draws(handle.keys, [n for n, _ in ranked if n not in points]).items():
+            unseen = [n for n, _ in ranked if n not in points]
+            draws = {n: best.draws[n] for n in unseen} if best is not None else self.store.draws(handle.keys, unseen)
+            for number, draw in draws.items():
                 points[number] = space.encode(space.unpack(draw.packed))
                 self._units.add(handle.uid, number, points[number])
             return [Scored(points[number], value) for number, value in ranked if number in points]
