@@ -74,7 +74,7 @@ def test_a_full_level_is_judged_once_half_of_it_reached_the_first_rung(api: Any,
     scripted: list[list[str]] = []
     with client_command_lines(redis_client, "early", scripted) as judging:
         assert ask(api, "early")["level"] == 0
-    assert scripts_run(judging) == Counter(ask=1, advance=1, commit=1) and len(judging) == 3
+    assert scripts_run(judging) == Counter(ask=1, commit=1) and len(judging) == 2
     assert any(line[0] == "ZRANGE" and line[1].endswith(":rung:0") for line in scripted)
     found = levels(api, "early")
     assert len(found) == 2

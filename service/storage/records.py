@@ -12,7 +12,8 @@ without braces, and this module is the only place that cuts them so:
   - `draw_members`: a draw prepared ahead (`prepared_draw`); ask.lua wraps it with the asker (t, w),
     as `ask_record` does;
   - `result_members`: a tell's result; tell.lua puts the finish time (and a pruned trial's value) in front;
-  - `region_members`: a level's region record; advance.lua puts level, version, start and time in front.
+  - `region_members`: a level's region record; `advance_level` (_prelude.lua) puts level, version,
+    start and time in front.
 
 The config set (keys.py `configs`) holds `config_fingerprint` of every configuration handed out.
 commit.lua reads each trial's `config_mark` (the fingerprint, after a '!' for a fresh draw, which
@@ -198,7 +199,7 @@ def encode_record(portable: PortableTrial) -> str:
 
 
 def encode_region(level: int, region: RegionRecord) -> str:
-    """An imported level's region record, as advance.lua writes one (the version, which nothing
+    """An imported level's region record, as advance_level writes one (the version, which nothing
     reads back, is the level's own number)."""
     head = f'{{"level":{level},"version":{level},"start":{region.first_draw},"at":{region.created_ms},'
     return head + region_members(region)

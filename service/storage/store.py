@@ -20,7 +20,6 @@ from ..domain.errors import (
 )
 from ..domain.importance import Importance
 from ..domain.stored import (
-    Advanced,
     Ahead,
     AlreadyTold,
     AskReply,
@@ -33,6 +32,7 @@ from ..domain.stored import (
     Handed,
     Idempotency,
     ImportChunk,
+    LevelMove,
     LevelProgress,
     LevelRow,
     PortableTrial,
@@ -415,10 +415,11 @@ class Store:
         lease_ms: int,
         idempotency: Idempotency | None,
         ahead: Ahead | None = None,
+        move: LevelMove | None = None,
     ) -> CommitReply:
-        """Store asked trials and replace the prepared draws (when given, and the study is still at
-        their version): `Committed`, or, storing nothing, `Repeated` with the fresh draws whose
-        configuration some trial has."""
+        """Store asked trials, make the level move if asked (a compare-and-set) and replace the
+        prepared draws (when given, and the study is at their version): `Committed`, or, storing
+        nothing, `Repeated` with the fresh draws whose configuration some trial has."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -427,6 +428,7 @@ class Store:
             keys.enqueued,
             keys.prepared,
             keys.configs,
+            keys.regions,
             *_held(keys, idempotency),
         ]
         answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
@@ -437,6 +439,11 @@ class Store:
             IDEMPOTENCY_TTL_S,
             "" if ahead is None else ahead.version,
             "" if ahead is None else judge_record(ahead.version, ahead.judge),
+            *(
+                ("", "", "", "")
+                if move is None
+                else (move.version, encode_json(move.region.state), region_members(move.region), move.level_start)
+            ),
             len(asked),
         ]
         for filled in asked:
@@ -456,32 +463,21 @@ class Store:
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
         if reply[0] == "repeated":
             return Repeated(frozenset(int(n) for n in reply[1:]))
-        return Committed(int(reply[1]), frozenset(int(n) for n in reply[2:]))
+        return Committed(int(reply[1]), frozenset(int(n) for n in reply[3:]), moved=reply[2] == "1")
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(
-        self, keys: StudyKeys, version: int, region: RegionRecord, *, preparing: bool = False
-    ) -> Advanced | None:
-        """Compare-and-set the sampler state to the region's: the new level when this call moved
-        the study there, None when another caller moved it first. `preparing`: the caller will
-        commit the new level's first draws, so racing asks leave them to it for a while."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
+        """Compare-and-set the sampler state to the region's: whether this call moved the study
+        to the new level (False: another caller moved it first)."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
-                args=[
-                    keys.uid,
-                    version,
-                    encode_json(region.state),
-                    region_members(region),
-                    CLAIM_MS if preparing else 0,
-                ],
+                args=[keys.uid, version, encode_json(region.state), region_members(region)],
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
-        if reply[0] != "advanced":
-            return None
-        return Advanced(SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state), int(reply[4]))
+        return bool(reply[0] == "advanced")
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""
