@@ -8,6 +8,7 @@ import itertools
 import math
 import random
 import threading
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from .servers import Gunicorn
 from .test_coarse_to_fine_api import SPACE, bowl, levels
 from .test_distinct_configs_gunicorn import all_trials, assert_distinct
 from .test_portability_api import NDJSON
+from .test_prepared_draws import client_command_lines, scripts_run
 from .test_studies_api import put
 
 ASHA = {"name": "asha", "min_resource": 1, "reduction_factor": 3}
@@ -58,7 +60,7 @@ def first_rung_value(params: dict[str, Any]) -> float:
     return bowl(params) + 1.0
 
 
-def test_a_full_level_is_judged_once_half_of_it_reached_the_first_rung(api: Any) -> None:
+def test_a_full_level_is_judged_once_half_of_it_reached_the_first_rung(api: Any, redis_client: Any) -> None:
     put(api, "early", {"space": SPACE, "sampler": SAMPLER, "pruner": ASHA, "seed": 5})
     running = [ask(api, "early") for _ in range(8)]
     for trial in running[:3]:
@@ -67,8 +69,13 @@ def test_a_full_level_is_judged_once_half_of_it_reached_the_first_rung(api: Any)
     assert ask(api, "early")["level"] == 0
     assert api.get("/v1/studies/early/regions").get_json()["current"] == 0
     report(api, "early", running[3], 1, first_rung_value(running[3]["params"]))
-    # This ask reaches the judge point: it zooms (and is itself the last of level 0).
-    assert ask(api, "early")["level"] == 0
+    # This ask reaches the judge point: it zooms (and is itself the last of level 0). Its
+    # reservation brought the best trials at the rung along: no read of its own.
+    scripted: list[list[str]] = []
+    with client_command_lines(redis_client, "early", scripted) as judging:
+        assert ask(api, "early")["level"] == 0
+    assert scripts_run(judging) == Counter(ask=1, commit=1) and len(judging) == 2
+    assert any(line[0] == "ZRANGE" and line[1].endswith(":rung:0") for line in scripted)
     found = levels(api, "early")
     assert len(found) == 2
     assert found[0]["finished"] == 0 and found[0]["reached_first_rung"] == 4

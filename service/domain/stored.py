@@ -26,15 +26,6 @@ class SamplerState:
 
 
 @dataclass(frozen=True)
-class Advanced:
-    """A level change this caller made: the new level's state, and the trial number the next ask
-    takes if nothing intervenes (its draw is the level's first, at `level_start`)."""
-
-    state: SamplerState
-    next_number: int
-
-
-@dataclass(frozen=True)
 class ReportPlan:
     """What report.lua needs for one report: its mode, parameters and the rungs the step reached."""
 
@@ -293,6 +284,21 @@ class Resumed:
 
 
 @dataclass(frozen=True)
+class BestTrials:
+    """The study's best trials as the ask that judges a level got them with its reservation: the
+    ranking they were read by, their numbers and values best first, and each one's draw."""
+
+    ranking: Ranking
+    ranked: tuple[tuple[int, float], ...]
+    draws: Mapping[int, DrawRecord]
+    complete: bool  # fewer were there than asked for: these are all the ranked trials
+
+    def serves(self, k: int, ranking: Ranking) -> bool:
+        """Whether these hold the k best trials by this ranking."""
+        return ranking is self.ranking and (k <= len(self.ranked) or self.complete)
+
+
+@dataclass(frozen=True)
 class Reserved:
     """Ask outcome: trial numbers reserved; Python fills the slots and commits them."""
 
@@ -307,6 +313,7 @@ class Reserved:
     # No draws of this state version are prepared ahead or being prepared: prepare them.
     prepare: bool = True
     running: int = 0  # the study's running trials: how many asks may race the next ones
+    best: BestTrials | None = None  # read for an ask that judges the level, so its zoom needs no read
 
 
 AskReply = Handed | Replayed | Resumed | Reserved
@@ -316,12 +323,27 @@ AskReply = Handed | Replayed | Resumed | Reserved
 
 
 @dataclass(frozen=True)
+class LevelMove:
+    """A move to a new level that a commit makes if the study is still at `version`: the ask that
+    judged the level stores its trials, the move and the new level's first draws in one step.
+    The new level's sequence counts from `level_start`, the draw index after that ask's
+    reservation (an ask that comes between takes a draw of the old level, and the new level's
+    sequence skips that index)."""
+
+    version: int
+    region: RegionRecord
+    level_start: int
+
+
+@dataclass(frozen=True)
 class Committed:
     """Commit outcome: the trials were stored and leased until `deadline_ms`, except the `lost`
-    numbers, whose reservation had expired first."""
+    numbers, whose reservation had expired first; `moved`: the commit made the level move asked
+    of it (False when none was asked, or another caller moved the study first)."""
 
     deadline_ms: int
     lost: frozenset[int]
+    moved: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,9 @@ class Sampler(ABC):
     options_schema: ClassVar[type[ma.Schema]] = NoOptions
     # Configurations the sampler chose deliberately (grid points) are offered again after a failure.
     retries_failed: ClassVar[bool] = False
+    # The most trials `advance` reads through its TopLoader: the ask that judges a level gets
+    # that many best trials with its reservation, in the same Redis round trip.
+    top_read: ClassVar[int] = 0
 
     def __init__(self, space: SearchSpace, options: Mapping[str, Any], seed: int, direction: Direction) -> None:
         self.space = space

@@ -160,6 +160,7 @@ def _reflected(x: float, low: float, high: float) -> float:
 class CoarseToFineSampler(Sampler):
     name = "coarse_to_fine"
     options_schema = CoarseToFineOptions
+    top_read = MAX_TOP
 
     def __init__(self, space: SearchSpace, options: Mapping[str, Any], seed: int, direction: Direction) -> None:
         super().__init__(space, options, seed, direction)

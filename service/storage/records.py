@@ -12,7 +12,8 @@ without braces, and this module is the only place that cuts them so:
   - `draw_members`: a draw prepared ahead (`prepared_draw`); ask.lua wraps it with the asker (t, w),
     as `ask_record` does;
   - `result_members`: a tell's result; tell.lua puts the finish time (and a pruned trial's value) in front;
-  - `region_members`: a level's region record; advance.lua puts level, version, start and time in front.
+  - `region_members`: a level's region record; `advance_level` (_prelude.lua) puts level, version,
+    start and time in front.
 
 The config set (keys.py `configs`) holds `config_fingerprint` of every configuration handed out.
 commit.lua reads each trial's `config_mark` (the fingerprint, after a '!' for a fresh draw, which
@@ -25,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..domain.importance import Importance, ParamImportance
@@ -132,6 +133,23 @@ def decode_stored_draw(record: str) -> DrawRecord:
     return decode_draw(json.loads(record.partition("\n")[0]))
 
 
+class StoredDraws(Mapping[int, DrawRecord]):
+    """Trial records by number, each decoded to its draw only when looked up: a zoom reads the
+    best trials' records with its reservation but decodes only those its process has not seen."""
+
+    def __init__(self, records: Mapping[int, str]) -> None:
+        self._records = records
+
+    def __getitem__(self, number: int) -> DrawRecord:
+        return decode_stored_draw(self._records[number])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 def decode_retried(ask_text: str, number: int) -> DrawRecord:
     """The draw of trial `number`, as the next attempt at its configuration."""
     ask = json.loads(ask_text)
@@ -181,7 +199,7 @@ def encode_record(portable: PortableTrial) -> str:
 
 
 def encode_region(level: int, region: RegionRecord) -> str:
-    """An imported level's region record, as advance.lua writes one (the version, which nothing
+    """An imported level's region record, as advance_level writes one (the version, which nothing
     reads back, is the level's own number)."""
     head = f'{{"level":{level},"version":{level},"start":{region.first_draw},"at":{region.created_ms},'
     return head + region_members(region)

@@ -20,10 +20,10 @@ from ..domain.errors import (
 )
 from ..domain.importance import Importance
 from ..domain.stored import (
-    Advanced,
     Ahead,
     AlreadyTold,
     AskReply,
+    BestTrials,
     CommitReply,
     Committed,
     DrawRecord,
@@ -32,6 +32,7 @@ from ..domain.stored import (
     Handed,
     Idempotency,
     ImportChunk,
+    LevelMove,
     LevelProgress,
     LevelRow,
     PortableTrial,
@@ -61,6 +62,7 @@ from ..metrics import REDIS_ERRORS, observe_expired
 from .keys import STUDY_INDEX, StudyKeys, data_pattern, idempotency_key, staging_key, study_key
 from .records import (
     ENQUEUED,
+    StoredDraws,
     ask_record,
     config_fingerprint,
     config_mark,
@@ -132,6 +134,19 @@ def _replay(stored: str) -> Replay:
     fingerprint, _, answer = stored.partition("|")
     kind, _, rest = answer.partition(":")
     return Replay(fingerprint, kind, rest)
+
+
+def _best_trials(ranking: str, triples: Sequence[Any], read: int) -> BestTrials | None:
+    """The best trials ask.lua read for an ask that judges its level: (number, value, record) triples."""
+    if not ranking:
+        return None
+    numbers = [int(n) for n in triples[0::3]]
+    return BestTrials(
+        ranking=Ranking(ranking),
+        ranked=tuple(zip(numbers, (float(v) for v in triples[1::3]), strict=True)),
+        draws=StoredDraws(dict(zip(numbers, triples[2::3], strict=True))),
+        complete=len(numbers) < read,
+    )
 
 
 def _slot(number: str, slot: str, payload: str) -> Slot:
@@ -297,9 +312,12 @@ class Store:
         lease_ms: int,
         max_trials: int,
         idempotency: Idempotency | None,
+        best_read: int = 0,
+        direction: str = "minimize",
     ) -> AskReply:
         """Hand out a prepared draw, replay an Idempotency-Key's answer, resume the worker's
-        trials, or reserve trial numbers for Python to fill and `commit`."""
+        trials, or reserve trial numbers for Python to fill and `commit`; a reservation that
+        judges its level comes with the `best_read` best trials in this direction."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -311,6 +329,8 @@ class Store:
             keys.prepared,
             keys.configs,
             keys.warm,
+            keys.values,
+            keys.rung(0),
             *_held(keys, idempotency),
         ]
         with self._guard():
@@ -329,6 +349,8 @@ class Store:
                     _answer(idempotency, "ask"),  # ask.lua appends the trial number
                     IDEMPOTENCY_TTL_S,
                     CLAIM_MS,
+                    best_read,
+                    direction,
                 ],
             )
         status = reply[0]
@@ -337,6 +359,7 @@ class Store:
             return Handed(decode_trial(int(reply[3]), reply[4], int(reply[2])))
         if status == "ok":
             observe_expired(int(reply[9]))
+            slots_from = 17 + 3 * int(reply[16])  # after the best trials' triples
             return Reserved(
                 now_ms=int(reply[1]),
                 state=SamplerState(
@@ -348,7 +371,8 @@ class Store:
                 judge=reply[12] == "1",
                 prepare=reply[13] == "1",
                 running=int(reply[14] or 0),
-                slots=tuple(_slot(*reply[i : i + 3]) for i in range(15, len(reply), 3)),
+                best=_best_trials(reply[15], reply[17:slots_from], best_read),
+                slots=tuple(_slot(*reply[i : i + 3]) for i in range(slots_from, len(reply), 3)),
             )
         if status == "resumed":
             return Resumed(tuple(int(n) for n in reply[2:]))
@@ -391,10 +415,11 @@ class Store:
         lease_ms: int,
         idempotency: Idempotency | None,
         ahead: Ahead | None = None,
+        move: LevelMove | None = None,
     ) -> CommitReply:
-        """Store asked trials and replace the prepared draws (when given, and the study is still at
-        their version): `Committed`, or, storing nothing, `Repeated` with the fresh draws whose
-        configuration some trial has."""
+        """Store asked trials, make the level move if asked (a compare-and-set) and replace the
+        prepared draws (when given, and the study is at their version): `Committed`, or, storing
+        nothing, `Repeated` with the fresh draws whose configuration some trial has."""
         script_keys = [
             keys.study,
             keys.trials,
@@ -403,6 +428,7 @@ class Store:
             keys.enqueued,
             keys.prepared,
             keys.configs,
+            keys.regions,
             *_held(keys, idempotency),
         ]
         answer = _answer(idempotency, "ask", ",".join(str(filled.number) for filled in asked))
@@ -413,6 +439,11 @@ class Store:
             IDEMPOTENCY_TTL_S,
             "" if ahead is None else ahead.version,
             "" if ahead is None else judge_record(ahead.version, ahead.judge),
+            *(
+                ("", "", "", "")
+                if move is None
+                else (move.version, encode_json(move.region.state), region_members(move.region), move.level_start)
+            ),
             len(asked),
         ]
         for filled in asked:
@@ -432,32 +463,21 @@ class Store:
             raise StaleStudy("the study was deleted while asking", code="study_not_found")
         if reply[0] == "repeated":
             return Repeated(frozenset(int(n) for n in reply[1:]))
-        return Committed(int(reply[1]), frozenset(int(n) for n in reply[2:]))
+        return Committed(int(reply[1]), frozenset(int(n) for n in reply[3:]), moved=reply[2] == "1")
 
     # -- sampler levels ------------------------------------------------------------------------
 
-    def advance(
-        self, keys: StudyKeys, version: int, region: RegionRecord, *, preparing: bool = False
-    ) -> Advanced | None:
-        """Compare-and-set the sampler state to the region's: the new level when this call moved
-        the study there, None when another caller moved it first. `preparing`: the caller will
-        commit the new level's first draws, so racing asks leave them to it for a while."""
+    def advance(self, keys: StudyKeys, version: int, region: RegionRecord) -> bool:
+        """Compare-and-set the sampler state to the region's: whether this call moved the study
+        to the new level (False: another caller moved it first)."""
         with self._guard():
             reply = self.scripts.advance(
                 keys=[keys.study, keys.regions],
-                args=[
-                    keys.uid,
-                    version,
-                    encode_json(region.state),
-                    region_members(region),
-                    CLAIM_MS if preparing else 0,
-                ],
+                args=[keys.uid, version, encode_json(region.state), region_members(region)],
             )
         if reply[0] == "gone":
             raise StaleStudy("no such study", code="study_not_found")
-        if reply[0] != "advanced":
-            return None
-        return Advanced(SamplerState(int(reply[1]), int(reply[2]), int(reply[3]), region.state), int(reply[4]))
+        return bool(reply[0] == "advanced")
 
     def levels(self, keys: StudyKeys, numbers: Sequence[int]) -> list[LevelRow]:
         """Region and counts of each level asked for."""

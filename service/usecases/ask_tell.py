@@ -19,6 +19,7 @@ from ..domain.stored import (
     Filled,
     Handed,
     Idempotency,
+    LevelMove,
     Prepared,
     Ranking,
     RegionRecord,
@@ -169,6 +170,8 @@ class AskTell:
             lease_ms=lease_ms,
             max_trials=self.limits.max_trials_per_study,
             idempotency=idempotency,
+            best_read=handle.sampler.top_read,
+            direction=handle.spec.direction.value,
         )
         match reply:
             case Handed(trial):
@@ -190,7 +193,7 @@ class AskTell:
         lease_ms: int,
         idempotency: Idempotency | None,
     ) -> list[Trial]:
-        start = self._advance(handle, reserved)
+        start, move = self._advance(handle, reserved)
         seen: set[str] = set()
         choices = [self._fill(handle, reserved, slot, seen) for slot in reserved.slots]
         ahead = None if start is None else self._prepare(handle, start)
@@ -204,6 +207,7 @@ class AskTell:
                 lease_ms=lease_ms,
                 idempotency=idempotency,
                 ahead=ahead,
+                move=move,
             )
 
         reply, rounds = commit(), 0
@@ -219,6 +223,8 @@ class AskTell:
                 for choice in choices
             ]
             reply, rounds = commit(), rounds + 1
+        if reply.moved:
+            ZOOMS.inc()
         trials = [
             StoredTrial(
                 choice.filled.number,
@@ -236,42 +242,47 @@ class AskTell:
             raise StorageUnavailable("the ask outlived its reservation; ask again", code="ask_timed_out")
         return trials
 
-    def _advance(self, handle: StudyHandle, reserved: Reserved) -> _From | None:
-        """Let the sampler move to a new level when ask.lua says it may; the compare-and-set
-        makes one racing ask win. Returns where the draws this ask prepares start: after the
-        reservation at its own level when the level stays, the new level's first draw when this
-        ask moved it; None when there is nothing to prepare (another ask prepares this version's
-        draws, or a racing ask moved the level first and prepares the new one's).
+    def _advance(self, handle: StudyHandle, reserved: Reserved) -> tuple[_From | None, LevelMove | None]:
+        """Let the sampler decide whether to move to a new level when ask.lua says this ask may
+        judge it. Returns where the draws this ask prepares start (after the reservation at its
+        own level when the level stays, the new level's first draw when it moves; None when
+        another ask prepares this version's draws), and the move for the commit to make: a
+        compare-and-set there, so of racing asks one moves, and in the same step as the new
+        level's first draws, so no ask finds the new level without them.
 
         This reservation was counted at its own level and is filled with that level's state.
         """
         space = handle.spec.space
 
         def top(k: int, ranking: Ranking) -> list[Scored]:
-            ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k, ranking)
+            best = reserved.best
+            if best is not None and best.serves(k, ranking):
+                ranked = list(best.ranked[:k])  # read with the reservation
+            else:
+                ranked = self.store.ranked(handle.keys, handle.spec.direction.value, k, ranking)
+                best = None
             # Only the unit point and the value, and only trials this process has not encoded before.
             points = self._units.known(handle.uid, [number for number, _ in ranked])
-            for number, draw in self.store.draws(handle.keys, [n for n, _ in ranked if n not in points]).items():
+            unseen = [n for n, _ in ranked if n not in points]
+            draws = {n: best.draws[n] for n in unseen} if best is not None else self.store.draws(handle.keys, unseen)
+            for number, draw in draws.items():
                 points[number] = space.encode(space.unpack(draw.packed))
                 self._units.add(handle.uid, number, points[number])
             return [Scored(points[number], value) for number, value in ranked if number in points]
 
+        state = reserved.state
         stay = None
         if reserved.prepare:
-            stay = _From(
-                reserved.state, reserved.next_number, reserved.next_draw, reserved.progress.asked, reserved.running
-            )
+            stay = _From(state, reserved.next_number, reserved.next_draw, reserved.progress.asked, reserved.running)
         if not reserved.judge:
-            return stay
-        move = handle.sampler.advance(reserved.state, reserved.progress, top)
-        if move is None:
-            return stay
-        region = RegionRecord(by=handle.sampler.name, note=move.note, state=move.data)
-        zoomed = self.store.advance(handle.keys, reserved.state.version, region, preparing=True)
-        if zoomed is None:
-            return None
-        ZOOMS.inc()
-        return _From(zoomed.state, zoomed.next_number, zoomed.state.level_start, 0, reserved.running)
+            return stay, None
+        decided = handle.sampler.advance(state, reserved.progress, top)
+        if decided is None:
+            return stay, None
+        region = RegionRecord(by=handle.sampler.name, note=decided.note, state=decided.data)
+        move = LevelMove(state.version, region, level_start=reserved.next_draw)
+        moved = SamplerState(state.level + 1, state.version + 1, reserved.next_draw, decided.data)
+        return _From(moved, reserved.next_number, reserved.next_draw, 0, reserved.running), move
 
     def _prepare(self, handle: StudyHandle, start: _From) -> Ahead:
         """The draws the next asks will take from `start` if nothing intervenes; ask.lua hands

@@ -86,7 +86,7 @@ class Regions:
                     f"the {handle.sampler.name} sampler has no region to change; hand edits need coarse_to_fine",
                     code="no_regions",
                 )
-            if self.store.advance(handle.keys, state.version, RegionRecord(by=by, note=note, state=data)) is not None:
+            if self.store.advance(handle.keys, state.version, RegionRecord(by=by, note=note, state=data)):
                 ZOOMS.inc()
                 return self._page(handle, state.level + 1, 1).levels[0]
         raise Conflict("the study's level kept changing; try again", code="region_busy")

@@ -25,6 +25,21 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Move the study's sampler to a new level if it is still at `version`: a compare-and-set, so of
+-- several callers that decide to move at once exactly one does. `start` is the draw index the
+-- new level's space-filling sequence counts from; `region` is the level's region record minus
+-- its opening brace (level, version, start and time go in front). Returns the new level and
+-- version, or nil when the version had moved on.
+local function advance_level(k_study, k_regions, version, state, region, start)
+  if tonumber(redis.call('HGET', k_study, 'sver')) ~= tonumber(version) then return nil end
+  local level = redis.call('HINCRBY', k_study, 'level', 1)
+  local new_version = redis.call('HINCRBY', k_study, 'sver', 1)
+  redis.call('HSET', k_study, 'sstate', state, 'lstart', start)
+  redis.call('HSET', k_regions, level, '{"level":' .. level .. ',"version":' .. new_version .. ',"start":' .. start
+    .. ',"at":' .. now_ms() .. ',' .. region)
+  return level, new_version
+end
+
 local function is_finished(record)
   return string.find(record, '\n', 1, true) ~= nil
 end

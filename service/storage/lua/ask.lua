@@ -2,13 +2,15 @@
 -- numbers; Python then computes params and calls commit.lua.
 -- KEYS[1] study  KEYS[2] trials  KEYS[3] leases  KEYS[4] reserved  KEYS[5] pending
 -- KEYS[6] enqueued  KEYS[7] levels  KEYS[8] prepared  KEYS[9] configs  KEYS[10] warm
--- KEYS[11] idempotency key (optional)
+-- KEYS[11] values  KEYS[12] the ASHA pruner's first rung  KEYS[13] idempotency key (optional)
 -- ARGV[1] uid  ARGV[2] count  ARGV[3] reservation ttl ms  ARGV[4] expiry batch limit
 -- ARGV[5] worker  ARGV[6] resume ('1' or '0')  ARGV[7] lease ms
 -- ARGV[8] max trials per study (0 = no limit)  ARGV[9] ms an idempotency key stays pending
 -- ARGV[10] idempotency answer prefix (the trial number completes it)
 -- ARGV[11] seconds an idempotency answer is kept
 -- ARGV[12] ms a claim to judge a level or to prepare draws holds (its claimer may have died)
+-- ARGV[13] how many of the best trials an ask that judges the level gets with its reservation
+-- ARGV[14] direction
 -- Study fields read here: `judge` "<version> <asked> <done>" (commit.lua), the counts from which
 -- the level of that state version may move ("<version>" alone: it never moves); `jclaim` and
 -- `pclaim` "<version> <until ms>", an ask judging that level or preparing its draws right now.
@@ -24,14 +26,18 @@
 --   {'handed', expired, deadline, n, record}   a prepared draw, stored and leased
 --   {'ok', now, level, version, level_start, state JSON, level asked, level done,
 --    level's trials at the pruner's first rung, expired, next number, next draw, judge, prepare,
---    running, n, slot, payload, n, slot, payload, ...}
+--    running, ranking, m, m triples of number, value, record (the best trials), then
+--    n, slot, payload, n, slot, payload, ...}
 --   judge '1': the level may be judgeable and this ask holds the claim (or the judge point is
 --   unknown): Python asks its sampler whether to move. prepare '1': no draw of this version is
 --   prepared for the next ask nor being prepared, and this ask holds the claim to prepare them.
---   running: the study's running trials, before this reservation is stored.
+--   running: the study's running trials, before this reservation is stored. ranking: '' or what
+--   an ask that judges the level gets its best trials by, as JudgePoint.reached decides: 'told'
+--   (complete trials, by value) or 'first_rung' (by value at the pruner's first rung, once half
+--   the level reached it); so the zoom needs no read of its own.
 local k_study, k_trials, k_leases, k_reserved, k_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('HGET', k_study, 'uid') ~= ARGV[1] then return {'gone'} end
-local k_idem = KEYS[11]
+local k_idem = KEYS[13]
 if k_idem then
   local stored = redis.call('GET', k_idem)
   if stored == 'pending' then return {'busy'} end
@@ -85,7 +91,9 @@ local function level_done()
 end
 
 -- '1' when Python must ask the sampler whether to move, once the level holds `asked` trials:
--- the judge point is unknown, or reached and no other ask is judging (this one then claims it).
+-- the judge point is unknown, or reached and no other ask is judging (this one then claims it,
+-- and `judged_done` keeps the point's finished count).
+local judged_done
 local function judge_verdict(asked)
   local record = redis.call('HGET', k_study, 'judge')
   local version, at_asked, at_done = string.match(record or '', '^(%d+) ?(%d*) ?(%d*)$')
@@ -94,6 +102,7 @@ local function judge_verdict(asked)
   if level_done() < tonumber(at_done) then return '0' end
   if claimed('jclaim') then return '0' end
   claim('jclaim')
+  judged_done = tonumber(at_done)
   return '1'
 end
 local judge
@@ -182,9 +191,22 @@ if redis.call('HEXISTS', KEYS[8], sver .. ':' .. next_number .. ':' .. next_draw
   prepare = '1'
 end
 local counts = redis.call('HMGET', KEYS[7], level .. ':d', level .. ':r')
+local ranking, best = '', {}
+if judge == '1' and judged_done and tonumber(ARGV[13]) > 0 then
+  local ranked = KEYS[11]
+  ranking = 'told'
+  if tonumber(counts[2] or '0') >= judged_done then ranking, ranked = 'first_rung', KEYS[12] end
+  best = redis.call(ARGV[14] == 'maximize' and 'ZREVRANGE' or 'ZRANGE', ranked, 0, tonumber(ARGV[13]) - 1, 'WITHSCORES')
+end
 local out = {'ok', now, level, sver, redis.call('HGET', k_study, 'lstart'),
   redis.call('HGET', k_study, 'sstate'), asked, counts[1] or '0', counts[2] or '0',
-  expired, next_number, next_draw, judge, prepare, redis.call('HGET', k_study, 'n_running')}
+  expired, next_number, next_draw, judge, prepare, redis.call('HGET', k_study, 'n_running'),
+  ranking, #best / 2}
+for i = 1, #best, 2 do
+  table.insert(out, best[i])
+  table.insert(out, best[i + 1])
+  table.insert(out, redis.call('HGET', k_trials, best[i]))
+end
 local deadline = now + tonumber(ARGV[3])
 for i, slot in ipairs(slots) do
   local n = first + i - 1
