@@ -173,6 +173,7 @@ class CoarseToFineSampler(Sampler):
     def initial_state(self) -> dict[str, Any]:
         # budget: trials of this level; before: trials of earlier levels; best: the study's best
         # value when the level began; stall: levels in a row without improvement. No box: whole space.
+        # Later levels may add restarts: restarts around the best since the last from the whole space.
         return {"before": 0, "budget": self.options["initial_trials"], "best": None, "stall": 0}
 
     # -- drawing -----------------------------------------------------------------------------
