@@ -25,9 +25,9 @@ SPACE = SearchSpace.from_list(
     ]
 )
 # A zoomed level as `advance` leaves it: the box centred on the best trial, narrower than the
-# spread of the elite, four of which lie outside it (below on lr, above on beta).
+# spread of the elite, two of which lie outside it (below on lr, above on beta).
 BOX = {"lr": [0.40, 0.46], "beta": [0.50, 0.56]}
-ELITE_UNITS = [[0.43, 0.53, 1 / 6], [0.30, 0.70, 1 / 6], [0.25, 0.80, 1 / 6], [0.20, 0.75, 1 / 6], [0.33, 0.66, 1 / 6]]
+ELITE_UNITS = [[0.43, 0.53, 1 / 6], [0.30, 0.70, 1 / 6], [0.25, 0.80, 1 / 6]]
 
 
 def _zoomed_state() -> SamplerState:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from service.app import create_app
+
 SPACE = [
     {"name": "lr", "type": "float", "low": 1e-4, "high": 1, "scale": "log"},
     {"name": "beta", "type": "float", "low": 0.9, "high": 0.999, "scale": "reverse_log"},
@@ -79,6 +81,35 @@ def test_a_study_stored_before_an_option_existed_is_the_same_spec(api: Any, redi
     assert put(api, "s", {"space": SPACE}).status_code == 200
     changed = put(api, "s", {"space": SPACE, "sampler": {"name": "coarse_to_fine", "max_basins": 1}})
     assert assert_error(changed, 409, "study_exists")["details"]["differences"] == ["sampler"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent", "status"),
+    [
+        (0.15, None, 200),  # created when 0.15 was the default, asked for by leaving it out
+        (0.15, 0.05, 409),  # today's default, spelled out, is not what the study has
+        (0.5, None, 409),  # never a default: it was asked for, and the bare PUT differs
+        (0.05, None, 200),
+    ],
+)
+def test_a_study_stored_before_a_default_changed_is_the_same_spec(
+    api: Any, settings: Any, redis_client: Any, stored: float, sent: float | None, status: int
+) -> None:
+    """coarse_to_fine's `exploration` default went from 0.15 to 0.05: a study created with the old
+    default still matches the PUT its workers send to the upgraded service, and only that one."""
+    assert put(api, "s", {"space": SPACE}).status_code == 201
+    key = "hone:{s}:study"
+    spec = json.loads(redis_client.hget(key, "spec"))
+    spec["sampler"]["exploration"] = stored
+    redis_client.hset(key, "spec", json.dumps(spec))
+    upgraded = create_app({"settings": settings, "TESTING": True}).test_client()  # a process started since
+    sampler = {"name": "coarse_to_fine"} if sent is None else {"name": "coarse_to_fine", "exploration": sent}
+    response = put(upgraded, "s", {"space": SPACE, "sampler": sampler})
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_json()["sampler"]["exploration"] == stored
+    else:
+        assert assert_error(response, 409, "study_exists")["details"]["differences"] == ["sampler"]
 
 
 def test_a_different_spec_is_409_naming_the_differing_fields(api: Any) -> None:

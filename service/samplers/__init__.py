@@ -30,10 +30,11 @@ __all__ = [
 ]
 
 
-def normalize_sampler(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`{"name": ..., **options}` with defaults filled in, so equal intents compare equal."""
+def normalize_sampler(raw: Mapping[str, Any] | None, stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`{"name": ..., **options}` with defaults filled in, so equal intents compare equal; read
+    against a `stored` sampler spec, a left-out option keeps a value that was once its default."""
     schemas = {name: cls.options_schema for name, cls in SAMPLERS.items()}
-    return normalize_named("sampler", raw, schemas, DEFAULT_SAMPLER)
+    return normalize_named("sampler", raw, schemas, DEFAULT_SAMPLER, stored)
 
 
 def make_sampler(spec: StudySpec, seed: int) -> Sampler:

@@ -44,6 +44,7 @@ from scipy.stats import qmc
 
 from ..domain.space import CategoricalParam, SearchSpace
 from ..domain.study import Direction
+from ..options import FORMER_DEFAULTS
 from .base import (
     Advance,
     Draw,
@@ -68,7 +69,7 @@ RESTART_GROWTH = 2.0  # each later restart's box this many times wider, till one
 EDGE = 0.1  # the best is "on an edge" within this fraction of the region's width from it
 LOCAL = 0.5  # share of a zoomed level drawn near the elite trials rather than space-filling the box
 JITTER = 0.25  # spread of a recombined value around its elite trial's, as a share of the box's width
-ELITE = 5  # best trials a zoomed level recombines (each param's value taken from one of them)
+ELITE = 3  # best trials a zoomed level recombines (each param's value taken from one of them)
 SOBOL_CACHE = 8  # levels whose scrambled Sobol points a sampler keeps, one block each
 BASIN_READ = 2  # a zoom tells basins apart among this many times its top k trials
 MIN_BASIN = 2  # trials a cluster needs to be a basin of its own; a lone trial joins the main basin's box
@@ -104,9 +105,12 @@ class CoarseToFineOptions(ma.Schema):
         metadata={"description": "The region reaches this fraction of its width past the best trials, each side."},
     )
     exploration = fields.Float(
-        load_default=0.15,
+        load_default=0.05,
         validate=validate.Range(min=0.0, max=1.0),
-        metadata={"description": "Fraction of a zoomed level's trials sampled over the whole space."},
+        metadata={
+            "description": "Fraction of a zoomed level's trials sampled over the whole space.",
+            FORMER_DEFAULTS: (0.15,),  # until 2026-12-02
+        },
     )
     floor = fields.Float(
         load_default=0.02,

@@ -8,7 +8,7 @@ import math
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ..config import Limits
@@ -169,10 +169,12 @@ class Studies:
         )
         if stored is not None:
             # Normalised again: options added since the study was stored compare at their defaults,
+            # and options whose default changed since compare at the default it was created with,
             # so the PUT every worker sends stays "the same spec" across an upgrade.
             sampler_now, pruner_now = normalize_sampler(stored["sampler"]), normalize_pruner(stored["pruner"])
             stored_spec = StudySpec.from_dict({**stored, "sampler": sampler_now, "pruner": pruner_now})
-            differences = stored_spec.differences(spec)
+            asked = replace(spec, sampler=normalize_sampler(body.get("sampler"), sampler_now))
+            differences = stored_spec.differences(asked)
             if differences:
                 raise Conflict(
                     f"study {name!r} exists with a different spec; differing fields: {', '.join(differences)}",
