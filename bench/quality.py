@@ -283,7 +283,7 @@ def _average_ranks(per_task: list[dict[str, float]]) -> dict[str, float]:
     return {m: float(np.mean([ranks[m] for ranks in per_task if m in ranks])) for m in methods}
 
 
-def report(paths: list[Path]) -> None:
+def report(paths: list[Path], name: str | None = None) -> None:
     rows = _unique([row for path in paths for row in json.loads(path.read_text())])
     by_name = {t.name: t for t in TASKS}
     task_names = [t.name for t in TASKS if any(r["task"] == t.name for r in rows)]
@@ -297,6 +297,7 @@ def report(paths: list[Path]) -> None:
         for name in task_names
     }
     today = datetime.date.today().isoformat()
+    stem = name or f"quality-{today}"
     lines = [
         f"# Sampler quality, {today}",
         "",
@@ -368,13 +369,13 @@ def report(paths: list[Path]) -> None:
                     + " |"
                 )
         lines += _ask_times(rows, k, methods)
-        _plot(rows, k, task_names, methods, optimum, today)
-        lines += [f"![best-so-far curves, k = {k}](quality-{today}-k{k}.png)", ""]
+        _plot(rows, k, task_names, methods, optimum, today, stem)
+        lines += [f"![best-so-far curves, k = {k}]({stem}-k{k}.png)", ""]
     RESULTS.mkdir(exist_ok=True)
     body = lines[:4] + summary + [""] + lines[4:]
-    (RESULTS / f"quality-{today}.md").write_text("\n".join(body))
+    (RESULTS / f"{stem}.md").write_text("\n".join(body))
     print("\n".join(summary))
-    print(f"wrote {RESULTS}/quality-{today}.md")
+    print(f"wrote {RESULTS}/{stem}.md")
 
 
 def _ask_times(rows: list[dict[str, Any]], k: int, methods: list[str]) -> list[str]:
@@ -397,7 +398,13 @@ def _ask_times(rows: list[dict[str, Any]], k: int, methods: list[str]) -> list[s
 
 
 def _plot(
-    rows: list[dict[str, Any]], k: int, task_names: list[str], methods: list[str], optimum: dict[str, float], today: str
+    rows: list[dict[str, Any]],
+    k: int,
+    task_names: list[str],
+    methods: list[str],
+    optimum: dict[str, float],
+    today: str,
+    stem: str,
 ) -> None:
     import matplotlib
 
@@ -430,7 +437,7 @@ def _plot(
     axes.flat[0].legend(handles=handles, fontsize=8)
     fig.suptitle(f"Best-so-far median regret, k = {k} in flight ({today})")
     fig.tight_layout()
-    fig.savefig(RESULTS / f"quality-{today}-k{k}.png", dpi=80)
+    fig.savefig(RESULTS / f"{stem}-k{k}.png", dpi=80)
     plt.close(fig)
 
 
@@ -447,11 +454,14 @@ def main() -> None:
     run_parser.add_argument("--out", type=Path, required=True, help="JSON file the runs are appended to")
     report_parser = commands.add_parser("report")
     report_parser.add_argument("raw", type=Path, nargs="+")
+    report_parser.add_argument(
+        "--name", help="file name of the report, without .md (default: quality-<date>); its plots take it too"
+    )
     args = parser.parse_args()
     if args.command == "run":
         run(args)
     else:
-        report(args.raw)
+        report(args.raw, args.name)
 
 
 if __name__ == "__main__":
