@@ -42,8 +42,8 @@ class AshaOptions(_Options):
 PRUNERS: dict[str, type[ma.Schema]] = {"none": _Options, "median": MedianOptions, "asha": AshaOptions}
 
 
-def normalize_pruner(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    return normalize_named("pruner", raw, PRUNERS, "none")
+def normalize_pruner(raw: Mapping[str, Any] | None, stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return normalize_named("pruner", raw, PRUNERS, "none", stored)
 
 
 def plan(pruner: Mapping[str, Any], step: int) -> ReportPlan:

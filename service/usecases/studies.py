@@ -173,7 +173,11 @@ class Studies:
             # so the PUT every worker sends stays "the same spec" across an upgrade.
             sampler_now, pruner_now = normalize_sampler(stored["sampler"]), normalize_pruner(stored["pruner"])
             stored_spec = StudySpec.from_dict({**stored, "sampler": sampler_now, "pruner": pruner_now})
-            asked = replace(spec, sampler=normalize_sampler(body.get("sampler"), sampler_now))
+            asked = replace(
+                spec,
+                sampler=normalize_sampler(body.get("sampler"), sampler_now),
+                pruner=normalize_pruner(body.get("pruner"), pruner_now),
+            )
             differences = stored_spec.differences(asked)
             if differences:
                 raise Conflict(
