@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from service.domain.space import SearchSpace
 from service.domain.study import Direction, StudySpec
 from service.samplers import LevelProgress, SamplerState, Scored, make_sampler, normalize_sampler
-from service.samplers.basins import GAP_RATIO, MIN_GAP, clusters, distances
+from service.samplers.basins import GAP_RATIO, MIN_GAP, TIE, clusters, distances
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 SPACE = SearchSpace.from_list(
@@ -119,7 +119,7 @@ def reference_clusters(points: Sequence[Sequence[float | None]]) -> list[list[in
     root = list(range(len(points)))
     for length, better, i in links:
         sides = [side(better, (better, i)), side(i, (better, i))]
-        gap = length > MIN_GAP and all(s and length > GAP_RATIO * sum(s) / len(s) for s in sides)
+        gap = length > MIN_GAP and all(s and length > GAP_RATIO * sum(s) / len(s) * (1 + TIE) for s in sides)
         if not gap:
             root[i] = root[better]
     groups: dict[int, list[int]] = {}

@@ -20,6 +20,7 @@ import numpy as np
 
 GAP_RATIO = 2.0  # a link this many times the mean link on each side is a gap between basins, not a step
 MIN_GAP = 0.1  # nor shorter than this share of the unit scale: five floors, so one narrow basin never splits
+TIE = 1e-9  # a link at GAP_RATIO times the mean, to within rounding of the sums, is no gap
 
 
 def distances(points: Sequence[Sequence[float | None]]) -> np.ndarray:
@@ -73,4 +74,8 @@ def _gap(length: float, *sides: tuple[float, int]) -> bool:
     zoom into, not a basin of one). Judged against both sides, a zoomed level's dense trials beside
     the coarse ones of earlier levels around the same optimum are no gap: the step between them is
     no longer than the coarse trials' spacing."""
-    return length > MIN_GAP and all(count and length > GAP_RATIO * summed / count for summed, count in sides)
+    # The sides' sums come from subtractions (total minus the rest), so an exact tie can round
+    # either way: the tolerance makes a tie no gap however the sum was formed.
+    return length > MIN_GAP and all(
+        count and length > GAP_RATIO * summed / count * (1 + TIE) for summed, count in sides
+    )
