@@ -156,7 +156,9 @@ def seed_edited(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser(study: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Taking the study makes the browser quit before its server stops: chromium's idle keep-alive
+    # connections would otherwise hold gunicorn's graceful shutdown for its whole 20 s.
     require_browser()
     options = Options()
     options.binary_location = str(CHROMIUM)
