@@ -97,6 +97,7 @@ def nested(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize("operation", OPERATIONS, ids=operation_id)
 @pytest.mark.parametrize("body", [nested(MAX_JSON_DEPTH + 1), "[" * 20_000 + "]" * 20_000], ids=["33", "20000"])
 def test_json_nested_too_deep_is_422_everywhere(
@@ -116,6 +117,7 @@ def test_nesting_up_to_the_limit_is_fine(http: httpx.Client) -> None:
     assert_error(too_deep, 422, "json_too_deep")
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize(
     "literal",
     ["1" * 5000, "-" + "9" * 5000, str(MAX_EXACT_INT + 1), str(-MAX_EXACT_INT - 1), "1e999", "-1e400", "NaN"],
@@ -168,6 +170,7 @@ def test_an_int_param_given_float_bounds_beyond_2_53_is_422(http: httpx.Client, 
     assert stored(redis_client) == before
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize(
     "body",
     ['{"note": "\\ud800"}', b'{"note": "\xff"}', '{"count": ', "{'count': 1}"],
@@ -182,6 +185,7 @@ def test_what_is_not_json_is_400(http: httpx.Client, redis_client: Any, study: d
     assert stored(redis_client) == before
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize("operation", OPERATIONS, ids=operation_id)
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 def test_a_body_that_is_not_declared_json_is_415(
@@ -199,6 +203,7 @@ def test_an_empty_body_still_means_the_defaults(http: httpx.Client, study: dict[
     assert len(http.post("/v1/studies/s/trials/ask", headers={"Content-Type": "text/plain"}).json()["trials"]) == 1
 
 
+@pytest.mark.edge
 def test_a_chunked_body_over_the_limit_is_413(http: httpx.Client, redis_client: Any) -> None:
     before = stored(redis_client)
 
@@ -236,6 +241,7 @@ def test_a_step_beyond_the_limit_is_422_and_curves_still_read(
     assert curves.json()["curves"][0]["points"] == [[1, 0.5], [MAX_STEP, 0.75]]
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize("cursor", ["nan~1", "inf~1", "-inf~0", "x~1", "1~x", "1", "~", "1e999~1"])
 def test_a_bad_value_cursor_is_422(http: httpx.Client, study: dict[str, Any], cursor: str) -> None:
     response = http.get("/v1/studies/s/trials", params={"order": "value", "cursor": cursor})
@@ -360,6 +366,7 @@ def served_within(url: str, deadline: float) -> bool:
         return False
 
 
+@pytest.mark.edge
 @pytest.mark.parametrize(
     "send", [b"", b"GET /healthz HTTP/1.1\r\nHost: hone\r\n\r\n"], ids=["send-nothing", "one-request-then-quiet"]
 )
@@ -375,6 +382,7 @@ def test_quiet_sockets_do_not_starve_new_clients(redis_url: str, send: bytes) ->
                 sock.close()
 
 
+@pytest.mark.edge
 def test_the_openapi_document_names_the_errors_of_reading_a_body(http: httpx.Client) -> None:
     document = http.get("/openapi.json").json()
     for method, path, _ in OPERATIONS:
