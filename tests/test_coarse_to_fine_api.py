@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -222,3 +223,27 @@ def test_a_single_basin_keeps_one_box(api: Any) -> None:
     put(api, "bowl", {"space": SPACE, "seed": 4})
     run(api, "bowl", bowl, 120)
     assert all(level["basins"] == [] for level in levels(api, "bowl"))
+
+
+def distance_to_bottom(params: dict[str, Any]) -> float:
+    """How far a trial lies from the bowl's bottom: the largest gap on lr or beta, each on its
+    unit scale (lr's range spans 5 decades, 1 - beta's 3)."""
+    lr = abs(math.log10(params["lr"]) - math.log10(LR_BEST)) / 5
+    beta = abs(math.log10(1 - params["beta"]) - math.log10(1 - BETA_BEST)) / 3
+    return max(lr, beta)
+
+
+def test_the_local_model_closes_in_on_the_bottom_of_a_bowl(api: Any) -> None:
+    # The same study with and without the local model, then every draw of the main basin from it.
+    for name, share in (("without", 0.0), ("with", 0.6), ("only", 1.0)):
+        put(api, name, {"space": SPACE, "seed": 5, "sampler": {"name": "coarse_to_fine", "model_share": share}})
+        run(api, name, bowl, 80)
+    late, best = {}, {}
+    for name in ("without", "with", "only"):
+        trials = api.get(f"/v1/studies/{name}/trials?limit=1000").get_json()["trials"]
+        late[name] = statistics.median(distance_to_bottom(t["params"]) for t in trials if t["level"] >= 3)
+        best[name] = api.get(f"/v1/studies/{name}/best").get_json()["value"]
+    # Seed 5 measured: the late draws' median distance 0.025 without, 0.0084 with, 0.0035 with only
+    # the model; the best 2.2e-5 without, 3.1e-7 with.
+    assert late["only"] < late["with"] < late["without"] / 2
+    assert best["with"] < best["without"] / 10

@@ -58,8 +58,9 @@ def test_pinning_a_numeric_and_a_categorical_param(api: Any, study: str) -> None
     later = run(api, 40)
     assert all(t["params"]["beta"] == pytest.approx(0.99) for t in later)
     assert {t["params"]["optimizer"] for t in later} <= {"adam", "rmsprop"}
+    # Later zooms keep what the best trials chose, never a choice outside the hand limit.
     current = api.get("/v1/studies/s/regions").get_json()["levels"][-1]
-    assert current["box"]["optimizer"] == {"choices": ["adam", "rmsprop"]}
+    assert current["box"]["optimizer"]["choices"] and set(current["box"]["optimizer"]["choices"]) <= {"adam", "rmsprop"}
 
 
 def test_widening_after_narrowing(api: Any, study: str) -> None:

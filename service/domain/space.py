@@ -250,9 +250,13 @@ class CategoricalParam(Param):
 
     type = "categorical"
 
-    def from_unit(self, u: float) -> Any:
+    def choice_at(self, u: float) -> int:
+        """Index of the choice a unit value falls on: the k choices split [0, 1] evenly."""
         k = len(self.choices)
-        return self.choices[min(max(int(u * k), 0), k - 1)]
+        return min(max(int(u * k), 0), k - 1)
+
+    def from_unit(self, u: float) -> Any:
+        return self.choices[self.choice_at(u)]
 
     def index(self, value: Any) -> int:
         key = choice_key(value)

@@ -27,6 +27,11 @@ told apart), a zoom keeps a box around each of up to `max_basins` of them instea
 spanning the ridge between. The main basin holds the study's best and is the level's `box`; the
 others share the level's draws with it, fewer the worse their best, and recombine only their own
 elite. A basin whose best stops improving is dropped and not taken up again.
+
+A local model: a zoom fits a quadratic to the good trials near the main basin's box (local_model.py
+says how) and, when the fit is a bowl, keeps its bottom (limited to the box); `model_share` of the
+main basin's draws then land around it. A smooth objective near its optimum is a bowl, so late in a
+run the draws follow the curvature of the good trials instead of only narrowing a box around them.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from .base import (
     TopLoader,
 )
 from .basins import clusters
+from .local_model import bowl_bottom
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -76,6 +82,8 @@ MIN_BASIN = 2  # trials a cluster needs to be a basin of its own; a lone trial j
 BASIN_PATIENCE = 2  # levels in a row a basin other than the main one may go without improving
 DROPPED_MEMORY = 8  # best values of dropped basins remembered, so a zoom does not take one up again
 SOBOL_BLOCK = 64  # points drawn at once: a power of two (Sobol's balance), one engine call per level
+MODEL_REACH = 3.0  # the local model is fitted to the good trials in a box this many times the zoomed one
+MODEL_JITTER = 0.1  # spread of a draw around the model's bottom, as a share of the box's width
 
 
 class CoarseToFineOptions(ma.Schema):
@@ -116,6 +124,14 @@ class CoarseToFineOptions(ma.Schema):
         load_default=0.02,
         validate=validate.Range(min=0.0, max=1.0, min_inclusive=False),
         metadata={"description": "Smallest width of a region on each param's unit scale."},
+    )
+    model_share = fields.Float(
+        load_default=0.6,
+        validate=validate.Range(min=0.0, max=1.0),
+        metadata={
+            "description": "Fraction of the main basin's draws around the bottom of a quadratic fitted to the good "
+            "trials near its box, when that fit is a bowl; 0 turns the local model off."
+        },
     )
     max_basins = fields.Integer(
         load_default=3,
@@ -173,6 +189,8 @@ class CoarseToFineSampler(Sampler):
         self._index = {param.name: i for i, param in enumerate(space.params)}
         # A study stored before the option existed keeps the one box it began with.
         self._max_basins: int = options.get("max_basins", 1)
+        # Nor does one stored before the local model existed take it up.
+        self._model_share: float = options.get("model_share", 0.0)
 
     def initial_state(self) -> dict[str, Any]:
         # budget: trials of this level; before: trials of earlier levels; best: the study's best
@@ -217,6 +235,9 @@ class CoarseToFineSampler(Sampler):
         box = {**bounds, **basin.get("box", {})}
         keep = {**allowed, **basin.get("keep", {})}
         elite = basin.get("elite")
+        bottom = basin.get("model")
+        if bottom and elite and rng.random() < self._model_share:
+            return self.space.decode(self._near(rng, bottom, elite[0], box))
         if elite and rng.random() < LOCAL:
             return self.space.decode(self._recombined(rng, elite, box, keep))
         # A duplicate in the batch (attempt > 0): any point of the region will do.
@@ -245,7 +266,7 @@ class CoarseToFineSampler(Sampler):
             x = coords[rng.randrange(len(coords))]
             if isinstance(param, CategoricalParam):
                 kept = keep.get(param.name)
-                if kept is not None and min(int(x * len(param.choices)), len(param.choices) - 1) not in kept:
+                if kept is not None and param.choice_at(x) not in kept:
                     x = (kept[rng.randrange(len(kept))] + 0.5) / len(param.choices)
             else:
                 low, high = box.get(param.name, (0.0, 1.0))
@@ -253,6 +274,24 @@ class CoarseToFineSampler(Sampler):
                 # outside the box) on the edge's one value, so concurrent trials got equal params.
                 x = _reflected(min(max(x, low), high) + rng.gauss(0, JITTER * (high - low)), low, high)
             unit.append(x)
+        return unit
+
+    def _near(
+        self,
+        rng: random.Random,
+        bottom: Sequence[float | None],
+        best: Sequence[float | None],
+        box: Mapping[str, Sequence[float]],
+    ) -> list[float]:
+        """A point around the local model's bottom, within the box; params the model does not
+        cover (categorical, inactive in the best) as in the best trial."""
+        unit = []
+        for param, centre, fallback in zip(self.space.params, bottom, best, strict=True):
+            if centre is None:
+                unit.append(rng.random() if fallback is None else fallback)
+                continue
+            low, high = box.get(param.name, (0.0, 1.0))
+            unit.append(_reflected(centre + rng.gauss(0, MODEL_JITTER * (high - low)), low, high))
         return unit
 
     # -- zooming -----------------------------------------------------------------------------
@@ -271,7 +310,10 @@ class CoarseToFineSampler(Sampler):
         k = min(MAX_TOP, max(MIN_TOP, math.ceil(self.options["top_fraction"] * seen)))
         # Basins are told apart among a wider set of good trials (the main box is still the top k's):
         # right after level 0, the top k are too few to make two clusters of them.
-        good = list(top(min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k, ranking))
+        # The local model reads the whole bounded top-k: the good trials near a small box are
+        # rarely among the few best.
+        read = list(top(MAX_TOP if self._model_share else min(MAX_TOP, BASIN_READ * k), ranking))
+        good = read[: min(MAX_TOP, BASIN_READ * k) if self._max_basins > 1 else k]
         best = good[:k]
         if not best:
             return None  # nothing complete yet (all failed): keep sampling this level
@@ -312,6 +354,8 @@ class CoarseToFineSampler(Sampler):
             "elite": [list(s.unit) for s in main[:ELITE]],
             **limits,
         }
+        if self._model_share and (bottom := self._bottom(read, new_box, main[0])):
+            zoomed["model"] = bottom
         if restarts:
             zoomed["restarts"] = restarts
         if others:
@@ -382,6 +426,54 @@ class CoarseToFineSampler(Sampler):
             others.append((members, stall))
         return [good[i] for i in sorted(main) if i < k], others, dropped
 
+    def _bottom(
+        self, trials: Sequence[Scored], box: Mapping[str, Sequence[float]], best: Scored
+    ) -> list[float | None] | None:
+        """The bottom of a quadratic fitted to the trials near the box (MODEL_REACH times as wide,
+        same centre) on the numeric params the box limits and the best has, limited to the box; None
+        where no bowl fits. Coordinates are scaled to the wider box, so the fit sees a unit-sized
+        neighbourhood at every zoom."""
+        modelled = [
+            i
+            for i, param in enumerate(self.space.params)
+            if param.name in box
+            and best.unit[i] is not None
+            and not isinstance(param, CategoricalParam)
+            and box[param.name][1] > box[param.name][0]  # a param pinned by hand has nothing to model
+        ]
+        reach = []
+        for i in modelled:
+            low, high = box[self.space.params[i].name]
+            centre, half = (low + high) / 2, MODEL_REACH * (high - low) / 2
+            reach.append((max(0.0, centre - half), min(1.0, centre + half)))
+        limits = list(zip(modelled, reach, strict=True))
+        # The bowl is the best trial's choices' one: a trial with other choices is another function.
+        choices = [
+            (param, i, param.choice_at(u))
+            for i, (param, u) in enumerate(zip(self.space.params, best.unit, strict=True))
+            if isinstance(param, CategoricalParam) and u is not None
+        ]
+        near = [
+            s
+            for s in trials
+            if all((x := s.unit[i]) is not None and lo <= x <= hi for i, (lo, hi) in limits)
+            and all((x := s.unit[i]) is not None and param.choice_at(x) == c for param, i, c in choices)
+        ]
+        if not modelled or not near:
+            return None
+        lows = np.array([low for low, _ in reach])
+        widths = np.array([high - low for low, high in reach])
+        points = (np.array([[s.unit[i] for i in modelled] for s in near]) - lows) / widths - 0.5
+        values = np.array([s.value for s in near], dtype=float)
+        bottom = bowl_bottom(points, values if self.direction is Direction.MINIMIZE else -values)
+        if bottom is None:
+            return None
+        found: list[float | None] = [None] * len(self.space.params)
+        for i, x in zip(modelled, lows + (bottom + 0.5) * widths, strict=True):
+            low, high = box[self.space.params[i].name]
+            found[i] = float(min(max(x, low), high))
+        return found
+
     def _around(self, best: Scored, width: float, bounds: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
         """A box `width` wide on every numeric param centred on `best` (shifted inward at an edge),
         inside the hand limits; a param inactive in `best` keeps its whole range."""
@@ -428,6 +520,7 @@ class CoarseToFineSampler(Sampler):
         elif change.low is not None and change.high is not None:
             bounds[change.param] = box[change.param] = [change.low, change.high]
         data.pop("basins", None)
+        data.pop("model", None)  # fitted to the region before the edit
         if basins:
             data["basins"] = basins
         data.update(
@@ -458,7 +551,7 @@ class CoarseToFineSampler(Sampler):
             if not points:
                 continue  # never active among the best: nothing learnt, keep it whole
             if isinstance(param, CategoricalParam):
-                chosen = {min(int(p * len(param.choices)), len(param.choices) - 1) for p in points}
+                chosen = {param.choice_at(p) for p in points}
                 limit = set(allowed.get(param.name, chosen))
                 keep[param.name] = sorted(chosen & limit or limit)
                 continue
