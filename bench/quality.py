@@ -313,6 +313,11 @@ def report(paths: list[Path], name: str | None = None) -> None:
         "on spaces without categorical or conditional params). Rank: per task among the methods run on it.",
         "",
     ]
+    # The references printed, so a later run can be compared with these medians without their raw runs.
+    unknown = [name for name in task_names if by_name[name].optimum is None]
+    if unknown:
+        lines += ["Best value any run found (the reference of regret): "
+                  + ", ".join(f"{name} {optimum[name]!r}" for name in unknown) + ".", ""]  # fmt: skip
     summary = [
         "## Summary: coarse_to_fine against TPE and CMA-ES",
         "",
