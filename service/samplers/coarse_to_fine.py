@@ -29,9 +29,11 @@ others share the level's draws with it, fewer the worse their best, and recombin
 elite. A basin whose best stops improving is dropped and not taken up again.
 
 A local model: a zoom fits a quadratic to the good trials near the main basin's box (local_model.py
-says how) and, when the fit is a bowl, keeps its bottom (limited to the box); `model_share` of the
-main basin's draws then land around it. A smooth objective near its optimum is a bowl, so late in a
-run the draws follow the curvature of the good trials instead of only narrowing a box around them.
+says how) and keeps where the fit is lowest inside the box: a bowl's bottom, or, for a fit that is
+no bowl but explains the values, where its descent from the best trial ends (an optimum on the edge
+of a param's range, a valley); `model_share` of the main basin's draws then land around it. A smooth
+objective near its optimum is a bowl, so late in a run the draws follow the curvature of the good
+trials instead of only narrowing a box around them.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from .base import (
     TopLoader,
 )
 from .basins import clusters
-from .local_model import bowl_bottom
+from .local_model import model_minimum
 
 MIN_TOP = 3  # a region spans at least three good trials: one lucky value does not make a region
 MAX_TOP = 64  # bounds a zoom's read of the values sorted set, however long the study runs
@@ -83,7 +85,7 @@ BASIN_PATIENCE = 2  # levels in a row a basin other than the main one may go wit
 DROPPED_MEMORY = 8  # best values of dropped basins remembered, so a zoom does not take one up again
 SOBOL_BLOCK = 64  # points drawn at once: a power of two (Sobol's balance), one engine call per level
 MODEL_REACH = 3.0  # the local model is fitted to the good trials in a box this many times the zoomed one
-MODEL_JITTER = 0.1  # spread of a draw around the model's bottom, as a share of the box's width
+MODEL_JITTER = 0.1  # spread of a draw around the local model's lowest point, as a share of the box's width
 
 
 class CoarseToFineOptions(ma.Schema):
@@ -129,8 +131,9 @@ class CoarseToFineOptions(ma.Schema):
         load_default=0.6,
         validate=validate.Range(min=0.0, max=1.0),
         metadata={
-            "description": "Fraction of the main basin's draws around the bottom of a quadratic fitted to the good "
-            "trials near its box, when that fit is a bowl; 0 turns the local model off."
+            "description": "Fraction of the main basin's draws around the lowest point in its box of a quadratic "
+            "fitted to the good trials near it, when the fit is a bowl or explains their values; 0 turns the "
+            "local model off."
         },
     )
     max_basins = fields.Integer(
@@ -429,9 +432,10 @@ class CoarseToFineSampler(Sampler):
     def _bottom(
         self, trials: Sequence[Scored], box: Mapping[str, Sequence[float]], best: Scored
     ) -> list[float | None] | None:
-        """The bottom of a quadratic fitted to the trials near the box (MODEL_REACH times as wide,
-        same centre) on the numeric params the box limits and the best has, limited to the box; None
-        where no bowl fits. Coordinates are scaled to the wider box, so the fit sees a unit-sized
+        """Where a quadratic fitted to the trials near the box (MODEL_REACH times as wide, same
+        centre) on the numeric params the box limits and the best has is lowest inside the box (a
+        bowl's bottom, or where its descent from the best ends); None where the fit cannot be
+        followed. Coordinates are scaled to the wider box, so the fit sees a unit-sized
         neighbourhood at every zoom."""
         modelled = [
             i
@@ -447,7 +451,7 @@ class CoarseToFineSampler(Sampler):
             centre, half = (low + high) / 2, MODEL_REACH * (high - low) / 2
             reach.append((max(0.0, centre - half), min(1.0, centre + half)))
         limits = list(zip(modelled, reach, strict=True))
-        # The bowl is the best trial's choices' one: a trial with other choices is another function.
+        # The fit is to the best trial's choices: a trial with other choices is another function.
         choices = [
             (param, i, param.choice_at(u))
             for i, (param, u) in enumerate(zip(self.space.params, best.unit, strict=True))
@@ -465,7 +469,15 @@ class CoarseToFineSampler(Sampler):
         widths = np.array([high - low for low, high in reach])
         points = (np.array([[s.unit[i] for i in modelled] for s in near]) - lows) / widths - 0.5
         values = np.array([s.value for s in near], dtype=float)
-        bottom = bowl_bottom(points, values if self.direction is Direction.MINIMIZE else -values)
+        limited = np.array([box[self.space.params[i].name] for i in modelled])
+        start = np.array([best.unit[i] for i in modelled])
+        bottom = model_minimum(
+            points,
+            values if self.direction is Direction.MINIMIZE else -values,
+            (start - lows) / widths - 0.5,
+            (limited[:, 0] - lows) / widths - 0.5,
+            (limited[:, 1] - lows) / widths - 0.5,
+        )
         if bottom is None:
             return None
         found: list[float | None] = [None] * len(self.space.params)
