@@ -11,8 +11,10 @@ median beats the old one's over all seeds:
 
 With `--recorded REPORT` and only the new revision's runs, the old revision's medians and every
 baseline's (TPE, CMA-ES, random) are read from that report instead, each over the seeds it was
-recorded on, and the table ranks the new revision among the recorded methods; tasks without a known
-optimum are left out (a report's regret for them is from a reference it does not print):
+recorded on, and the table ranks the new revision among the recorded methods. A task without a known
+optimum is ranked when the report prints the reference its regret was measured from (reports since
+quality-2026-12-02c do); the new runs' regret is then measured from that reference too, and is
+negative where a run beat every recorded one:
 
     .venv/bin/python -m bench.quality_compare after.json --recorded bench/results/quality-2026-12-02b.md
 """
@@ -43,6 +45,8 @@ def recorded(path: Path) -> dict[tuple[int, int, str], dict[str, float]]:
             k = int(found[1])
         elif found := re.match(r"### Budget (\d+)", line):
             budget = int(found[1])
+        elif line.startswith("#"):
+            k = budget = 0  # another section (a comparison's tables, say): not this report's medians
         elif line.startswith("| task |"):
             columns = [c.strip() for c in line.strip("|").split("|")]
         elif line.startswith("| ") and columns is not None and k and budget and not line.startswith("|---"):
@@ -55,6 +59,14 @@ def recorded(path: Path) -> dict[tuple[int, int, str], dict[str, float]]:
     return medians
 
 
+def references(path: Path) -> dict[str, float]:
+    """The reference of regret per task without a known optimum, where the report prints it."""
+    found = re.search(r"^Best value any run found \(the reference of regret\): (.*)\.$", path.read_text(), re.M)
+    if found is None:
+        return {}
+    return {name: float(value) for name, value in (pair.split(" ") for pair in found[1].split(", "))}
+
+
 def recorded_tpe(path: Path) -> dict[tuple[int, int, str], float]:
     """TPE's median regret per (k, budget, task) from a report quality.py wrote."""
     return {cell: methods["tpe"] for cell, methods in recorded(path).items() if "tpe" in methods}
@@ -62,10 +74,11 @@ def recorded_tpe(path: Path) -> dict[tuple[int, int, str], float]:
 
 def against_recorded(after: list[dict[str, Any]], report: Path) -> None:
     """The new revision's median regret beside every method's recorded one, and its rank among
-    the recorded baselines (the old revision not counted), on the tasks with a known optimum."""
+    the recorded baselines (the old revision not counted), on the tasks with a known optimum or a
+    printed reference."""
     medians = recorded(report)
-    by_name = {t.name: t for t in TASKS}
-    names = [t.name for t in TASKS if t.optimum is not None and any(r["task"] == t.name for r in after)]
+    reference = {t.name: t.optimum for t in TASKS if t.optimum is not None} | references(report)
+    names = [t.name for t in TASKS if t.name in reference and any(r["task"] == t.name for r in after)]
     for k in sorted({r["k"] for r in after}):
         for budget in BUDGETS:
             cells = {
@@ -82,7 +95,7 @@ def against_recorded(after: list[dict[str, Any]], report: Path) -> None:
             ranks, wins = [], 0
             for name, rows in cells.items():
                 old = medians[(k, budget, name)]
-                new = float(np.median(regret(rows, budget, by_name[name].optimum or 0.0)))
+                new = float(np.median(regret(rows, budget, reference[name])))
                 rivals = {m: v for m, v in old.items() if m != "coarse_to_fine"}
                 ranks.append(_ranks({"after": new, **rivals}))
                 wins += "tpe" in rivals and new < rivals["tpe"]
