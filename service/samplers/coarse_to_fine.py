@@ -467,16 +467,18 @@ class CoarseToFineSampler(Sampler):
             return None
         lows = np.array([low for low, _ in reach])
         widths = np.array([high - low for low, high in reach])
-        points = (np.array([[s.unit[i] for i in modelled] for s in near]) - lows) / widths - 0.5
+
+        def scaled(unit: np.ndarray) -> np.ndarray:
+            return (unit - lows) / widths - 0.5
+
         values = np.array([s.value for s in near], dtype=float)
         limited = np.array([box[self.space.params[i].name] for i in modelled])
-        start = np.array([best.unit[i] for i in modelled])
         bottom = model_minimum(
-            points,
+            scaled(np.array([[s.unit[i] for i in modelled] for s in near])),
             values if self.direction is Direction.MINIMIZE else -values,
-            (start - lows) / widths - 0.5,
-            (limited[:, 0] - lows) / widths - 0.5,
-            (limited[:, 1] - lows) / widths - 0.5,
+            scaled(np.array([best.unit[i] for i in modelled])),
+            scaled(limited[:, 0]),
+            scaled(limited[:, 1]),
         )
         if bottom is None:
             return None

@@ -29,8 +29,8 @@ SPARE = 3  # points beyond a fit's coefficients it needs: with fewer, a quadrati
 # below it a fit is a plane up to rounding, whose "bottom" lies anywhere far away.
 MIN_CURVATURE = 1e-6
 # Share of the values' variance (R squared) a fit that is no bowl must explain to be followed down
-# to the box's edge; 0.8 and 0.9 tried, 0.9 better on the rugged synthetic tasks at no cost on the
-# real ones (bench/results/sampler-experiments-2026-12-02.md).
+# to the box's edge; 0.5, 0.8 and 0.9 tried, 0.9 best on the rugged synthetic tasks and on the real
+# ones over two seed sets (bench/results/sampler-experiments-2026-12-02.md, third section).
 MIN_FIT = 0.9
 DESCENT_SWEEPS = 50  # coordinate sweeps at most; a descent to the box's corner takes a few
 DESCENT_TOLERANCE = 1e-9  # a sweep that moves no coordinate further than this has converged
