@@ -278,13 +278,26 @@ def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(kept.values())
 
 
+def _common_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only the seeds that every method run on a task in a setting ran (a grid's run per budget
+    counts as a method of its own), so each cell's medians are over the same seeds."""
+    seeds: dict[tuple[Any, ...], dict[tuple[Any, ...], set[int]]] = {}
+    for row in rows:
+        method = (row["method"], row["budget"] if row["method"] == "grid" else 0)
+        seeds.setdefault((row["task"], row["k"]), {}).setdefault(method, set()).add(row["seed"])
+    common = {cell: set.intersection(*by_method.values()) for cell, by_method in seeds.items()}
+    return [row for row in rows if row["seed"] in common[(row["task"], row["k"])]]
+
+
 def _average_ranks(per_task: list[dict[str, float]]) -> dict[str, float]:
     methods = {m for ranks in per_task for m in ranks}
     return {m: float(np.mean([ranks[m] for ranks in per_task if m in ranks])) for m in methods}
 
 
-def report(paths: list[Path], name: str | None = None) -> None:
+def report(paths: list[Path], name: str | None = None, common_seeds: bool = False) -> None:
     rows = _unique([row for path in paths for row in json.loads(path.read_text())])
+    if common_seeds:
+        rows = _common_seeds(rows)
     by_name = {t.name: t for t in TASKS}
     task_names = [t.name for t in TASKS if any(r["task"] == t.name for r in rows)]
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
@@ -462,11 +475,16 @@ def main() -> None:
     report_parser.add_argument(
         "--name", help="file name of the report, without .md (default: quality-<date>); its plots take it too"
     )
+    report_parser.add_argument(
+        "--common-seeds",
+        action="store_true",
+        help="rank each task and setting on the seeds every method ran there (runs cut short leave fewer)",
+    )
     args = parser.parse_args()
     if args.command == "run":
         run(args)
     else:
-        report(args.raw, args.name)
+        report(args.raw, args.name, args.common_seeds)
 
 
 if __name__ == "__main__":
