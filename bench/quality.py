@@ -12,7 +12,8 @@ A budget counts finished trials. Runs append to JSON files, so cells can be run 
         --methods tpe,cmaes,random --out bench/.work/real.json
     .venv/bin/python -m bench.quality report bench/.work/*.json
 
-`report` writes bench/results/quality-<date>.md and a best-so-far PNG per setting.
+`report` writes bench/results/quality-<date>.md and a best-so-far PNG per setting; with `--common-seeds`,
+each task and setting is ranked on the seeds every method ran there (for runs cut short).
 """
 
 from __future__ import annotations
