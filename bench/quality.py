@@ -268,24 +268,29 @@ def _ranks(medians: dict[str, float]) -> dict[str, float]:
     return {m: float(np.mean([i + 1 for i, o in enumerate(order) if medians[o] == medians[m]])) for m in medians}
 
 
+def _method(row: dict[str, Any]) -> tuple[str, int]:
+    """What a run is a run of: its method, and a grid's budget (a grid is sized to its budget, so
+    each budget is a run of its own)."""
+    return row["method"], row["budget"] if row["method"] == "grid" else 0
+
+
 def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One run per task, method, k and seed (per budget for a grid): the longest, when a cell was
     run twice in pieces (a shorter rerun after an interrupted longer one)."""
     kept: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        key = (row["task"], row["method"], row["k"], row["seed"], row["budget"] if row["method"] == "grid" else 0)
+        key = (row["task"], row["k"], row["seed"], *_method(row))
         if key not in kept or len(row["values"]) > len(kept[key]["values"]):
             kept[key] = row
     return list(kept.values())
 
 
 def _common_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only the seeds that every method run on a task in a setting ran (a grid's run per budget
-    counts as a method of its own), so each cell's medians are over the same seeds."""
+    """Only the seeds that every method run on a task in a setting ran (`_method`), so each
+    cell's medians are over the same seeds."""
     seeds: dict[tuple[Any, ...], dict[tuple[Any, ...], set[int]]] = {}
     for row in rows:
-        method = (row["method"], row["budget"] if row["method"] == "grid" else 0)
-        seeds.setdefault((row["task"], row["k"]), {}).setdefault(method, set()).add(row["seed"])
+        seeds.setdefault((row["task"], row["k"]), {}).setdefault(_method(row), set()).add(row["seed"])
     common = {cell: set.intersection(*by_method.values()) for cell, by_method in seeds.items()}
     return [row for row in rows if row["seed"] in common[(row["task"], row["k"])]]
 
