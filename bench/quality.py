@@ -457,7 +457,9 @@ def _plot(
         ax.set_ylabel("median regret")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    handles = [matplotlib.lines.Line2D([], [], color=f"C{METHODS.index(m)}", label=m) for m in methods]
+    # The legend names only the methods run in this setting.
+    shown = [m for m in methods if any(r["method"] == m and r["k"] == k for r in rows)]
+    handles = [matplotlib.lines.Line2D([], [], color=f"C{METHODS.index(m)}", label=m) for m in shown]
     axes.flat[0].legend(handles=handles, fontsize=8)
     fig.suptitle(f"Best-so-far median regret, k = {k} in flight ({today})")
     fig.tight_layout()
