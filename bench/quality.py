@@ -133,7 +133,7 @@ class Hone:
 
     def run(self, task: Task, method: str, k: int, budget: int, seed: int) -> dict[str, list[float]]:
         space = linear_space(task.space) if method == "random_linear" else task.space
-        sampler = {"name": "random"} if method == "random_linear" else {"name": method}
+        sampler: dict[str, Any] = {"name": "random"} if method == "random_linear" else {"name": method}
         if method == "grid":
             sampler = {"name": "grid", "n": grid_points(task, budget), "shuffle": True}
         study = f"/v1/studies/{task.name}-{method}-{k}-{seed}"
@@ -372,7 +372,9 @@ def report(paths: list[Path], name: str | None = None, common_seeds: bool = Fals
                     text = f"{medians[method]:.3g} [{q1:.3g}-{q3:.3g}] (n={len(finals[method])})"
                     row.append(f"**{text}**" if medians[method] == best else text)
                 lines.append(f"| {name} | " + " | ".join(row) + " |")
-                wins = {r: medians["coarse_to_fine"] < medians[r] for r in ("tpe", "cmaes") if r in medians}
+                wins: dict[str, bool] = {
+                    r: medians["coarse_to_fine"] < medians[r] for r in ("tpe", "cmaes") if r in medians
+                }
                 judged.append(("real" if by_name[name].real else "synthetic", _ranks(medians), wins))
             average = _average_ranks([ranks for _, ranks, _ in judged])
             ranked = sorted(average, key=average.__getitem__)
@@ -421,6 +423,14 @@ def _ask_times(rows: list[dict[str, Any]], k: int, methods: list[str]) -> list[s
     return [*lines, ""]
 
 
+def _linear_below(medians: list[np.ndarray]) -> float:
+    """Where a task's symlog regret axis turns linear: at its smallest positive median regret, so a
+    late run's convergence (regret of 1e-6 and less on the cheap tasks) shows in decades instead of
+    lying flat on the axis's zero; 1e-3 when no median is positive."""
+    positive = [float(m[m > 0].min()) for m in medians if (m > 0).any()]
+    return min(positive) if positive else 1e-3
+
+
 def _plot(
     rows: list[dict[str, Any]],
     k: int,
@@ -436,9 +446,12 @@ def _plot(
     import matplotlib.pyplot as plt
 
     names = [n for n in task_names if any(r["task"] == n and r["k"] == k for r in rows)]
-    columns = (len(names) + 1) // 2
-    fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
+    lines = min(2, len(names))
+    columns = -(-len(names) // lines)
+    # At least 6.4 inches wide: the title of a one-task figure fits.
+    fig, axes = plt.subplots(lines, columns, figsize=(max(4.2 * columns, 6.4), 3.75 * lines), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
+        medians = []
         for method in methods:
             pick = [r for r in rows if r["task"] == name and r["method"] == method and r["k"] == k and r["values"]]
             if method == "grid" and pick:
@@ -449,9 +462,10 @@ def _plot(
             curves = np.array([np.minimum.accumulate(r["values"][:length]) for r in pick]) - optimum[name]
             # A colour per method, so a method missing on one task does not shift the others'.
             colour = f"C{METHODS.index(method)}"
-            ax.plot(np.arange(1, length + 1), np.median(curves, axis=0), label=method, color=colour)
+            medians.append(np.median(curves, axis=0))
+            ax.plot(np.arange(1, length + 1), medians[-1], label=method, color=colour)
         ax.set_title(name)
-        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_yscale("symlog", linthresh=_linear_below(medians))
         ax.set_xscale("log")
         ax.set_xlabel("trials finished")
         ax.set_ylabel("median regret")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.quality import _common_seeds
+import numpy as np
+
+from bench.quality import _common_seeds, _linear_below
 
 
 def _run(task: str, method: str, k: int, seed: int, budget: int = 100) -> dict[str, Any]:
@@ -28,3 +30,10 @@ def test_common_seeds_keeps_the_seeds_every_method_of_a_cell_ran() -> None:
         | {("b", "coarse_to_fine", 8, 0, 100), ("b", "coarse_to_fine", 8, 1, 100)}
         | {("a", "grid", 32, 1, 30), ("a", "grid", 32, 1, 100)}
     )
+
+
+def test_the_regret_axis_turns_linear_at_the_smallest_positive_median() -> None:
+    medians = [np.array([0.5, 2e-4, 3e-7, 0.0]), np.array([0.4, 1e-5, 1e-5])]
+    assert _linear_below(medians) == 3e-7
+    # Every median at zero (each run found the reference): the axis keeps a threshold of its own.
+    assert _linear_below([np.zeros(3)]) == 1e-3
