@@ -25,8 +25,10 @@ from .servers import RedisCluster, start_redis
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def cluster_repeat_of_an_edge_test(item: pytest.Item) -> bool:
         callspec = getattr(item, "callspec", None)
-        return item.get_closest_marker("edge") is not None and callspec is not None and (
-            callspec.params.get("redis_url") == "cluster"
+        return (
+            item.get_closest_marker("edge") is not None
+            and callspec is not None
+            and (callspec.params.get("redis_url") == "cluster")
         )
 
     repeats = [item for item in items if cluster_repeat_of_an_edge_test(item)]

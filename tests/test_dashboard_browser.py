@@ -643,8 +643,10 @@ def test_a_warm_started_study_opens_the_compare_page_on_old_against_new(browser:
     assert link.find_element(By.XPATH, "..").text.startswith(f"from {OLD}: 5 configurations")
     link.click()
     wait_for(
-        lambda: "/compare?" in browser.current_url
-        and browser.execute_script("return document.body.dataset.loaded === 'true'"),
+        lambda: (
+            "/compare?" in browser.current_url
+            and browser.execute_script("return document.body.dataset.loaded === 'true'")
+        ),
         "the compare page",
     )
     labels = browser.execute_script(

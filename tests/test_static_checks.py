@@ -21,3 +21,8 @@ def test_service_is_mypy_strict_clean() -> None:
 def test_ruff_finds_nothing() -> None:
     result = _run("ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_changes_nothing() -> None:
+    result = _run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
