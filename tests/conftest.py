@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (
             item.get_closest_marker("edge") is not None
             and callspec is not None
-            and (callspec.params.get("redis_url") == "cluster")
+            and callspec.params.get("redis_url") == "cluster"
         )
 
     repeats = [item for item in items if cluster_repeat_of_an_edge_test(item)]
